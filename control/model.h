@@ -1,0 +1,197 @@
+#pragma once
+// The configuration as loaded and validated: plain values, references already canonicalised.
+// Produced by LoadConfig (config_loader.h), consumed by the compiler that builds data-plane
+// snapshots. Every resource remembers the file it came from so errors can name it.
+//
+// Canonical references (what every *_ref field holds after loading):
+//   network     projects/P/global/networks/N
+//   subnetwork  projects/P/regions/R/subnetworks/S
+//   instance    projects/P/zones/Z/instances/I
+//   route       projects/P/global/routes/N
+//   firewall    projects/P/global/firewalls/N
+//   vpnTunnel   projects/P/regions/R/vpnTunnels/T
+//   attachment  projects/P/regions/R/interconnectAttachments/A
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net_types.h"
+
+namespace svpc::control {
+
+struct Origin {
+  std::string file;  // path relative to the configuration directory
+};
+
+struct Network {
+  Origin origin;
+  std::string project;
+  std::string name;
+  std::string self_ref;  // canonical
+  bool auto_create_subnetworks = false;
+  std::string routing_mode = "REGIONAL";
+  uint32_t mtu = 1460;
+};
+
+struct SecondaryRange {
+  std::string range_name;
+  Prefix range;
+};
+
+struct Subnetwork {
+  Origin origin;
+  std::string project;
+  std::string region;
+  std::string name;
+  std::string self_ref;
+  std::string network_ref;
+  Prefix range;
+  Ipv4 gateway = 0;  // gatewayAddress, or the range's second address when absent
+  std::vector<SecondaryRange> secondary_ranges;
+  std::string purpose;  // empty = PRIVATE
+};
+
+struct AliasRange {
+  Prefix range;
+  std::string subnetwork_range_name;  // empty = from the primary range
+};
+
+struct NetworkInterface {
+  std::string name;  // nic0, nic1, ...
+  std::string network_ref;
+  std::string subnetwork_ref;
+  Ipv4 ip = 0;
+  std::vector<AliasRange> alias_ranges;
+  bool has_external_ip = false;  // an accessConfig is present
+};
+
+struct Instance {
+  Origin origin;
+  std::string project;
+  std::string zone;
+  std::string name;
+  std::string self_ref;
+  bool can_ip_forward = false;
+  std::vector<std::string> tags;
+  std::vector<std::string> service_accounts;  // emails
+  std::vector<NetworkInterface> nics;
+};
+
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 65535;
+};
+
+// One entry of `allowed[]` / `denied[]`. `protocol` is the IANA number, or -1 for "all".
+struct ProtocolPorts {
+  int protocol = -1;
+  std::vector<PortRange> ports;  // empty = every port
+};
+
+enum class Direction { kIngress, kEgress };
+enum class Action { kAllow, kDeny };
+
+struct Firewall {
+  Origin origin;
+  std::string project;
+  std::string name;
+  std::string self_ref;
+  std::string network_ref;
+  uint32_t priority = 1000;
+  Direction direction = Direction::kIngress;
+  Action action = Action::kAllow;
+  std::vector<ProtocolPorts> rules;  // allowed[] or denied[]
+  std::vector<Prefix> source_ranges;
+  std::vector<Prefix> destination_ranges;
+  std::vector<std::string> source_tags;
+  std::vector<std::string> target_tags;
+  std::vector<std::string> source_service_accounts;
+  std::vector<std::string> target_service_accounts;
+  bool disabled = false;
+  bool log = false;
+};
+
+enum class NextHopKind { kGateway, kInstance, kIp, kVpnTunnel, kInterconnectAttachment, kIlb };
+
+struct Route {
+  Origin origin;
+  std::string project;
+  std::string name;
+  std::string self_ref;
+  std::string network_ref;
+  Prefix dest_range;
+  uint32_t priority = 1000;
+  std::vector<std::string> tags;
+  NextHopKind next_hop_kind = NextHopKind::kGateway;
+  std::string next_hop_ref;  // instance / tunnel / attachment / ILB reference; gateway name
+  Ipv4 next_hop_ip = 0;      // for kIp
+};
+
+struct HostProject {
+  std::string project_id;
+  bool share_all = false;
+  std::vector<std::string> shared_subnetwork_refs;
+};
+
+struct ServiceProject {
+  std::string project_id;
+  std::string host_project;
+};
+
+struct IamBinding {
+  std::string role;
+  std::vector<std::string> members;
+};
+
+struct IamPolicy {
+  std::string resource;
+  std::vector<IamBinding> bindings;
+};
+
+// Shared VPC layout (shared-vpc.json). IAM and org policies are kept verbatim for a later issue.
+struct SharedVpc {
+  Origin origin;
+  std::vector<HostProject> host_projects;
+  std::vector<ServiceProject> service_projects;
+  std::vector<std::string> standalone_projects;
+  std::vector<IamPolicy> iam_policies;
+  std::vector<std::string> org_policies_json;  // each entry serialised as it was read
+};
+
+struct TestbedPort {
+  std::string name;
+  std::string device;  // DPDK device string: net_tap0,iface=x / 0000:01:00.0 / net_pcap0,...
+};
+
+enum class EndpointKind { kInstanceNic, kVpnTunnel, kInterconnectAttachment, kInternet };
+
+struct Endpoint {
+  std::string port;
+  std::optional<uint16_t> vlan;
+  std::optional<MacAddr> mac;  // instance NICs: absent = GCP's 42:01:<ip> MAC
+  EndpointKind kind = EndpointKind::kInstanceNic;
+  std::string instance_ref;  // kInstanceNic
+  std::string nic = "nic0";  // kInstanceNic
+  std::string link_ref;      // kVpnTunnel / kInterconnectAttachment
+  std::string network_ref;   // network the external link belongs to (resolved by the loader)
+};
+
+struct Testbed {
+  Origin origin;
+  std::vector<TestbedPort> ports;
+  std::vector<Endpoint> endpoints;
+};
+
+struct Config {
+  std::vector<Network> networks;
+  std::vector<Subnetwork> subnetworks;
+  std::vector<Instance> instances;
+  std::vector<Firewall> firewalls;
+  std::vector<Route> routes;
+  SharedVpc shared_vpc;
+  Testbed testbed;
+};
+
+}  // namespace svpc::control
