@@ -60,7 +60,9 @@ std::optional<Prefix> ParsePrefix(std::string_view text, bool allow_host_bits) {
   return p;
 }
 
-std::string FormatPrefix(const Prefix& p) { return FormatIpv4(p.addr) + "/" + std::to_string(p.len); }
+std::string FormatPrefix(const Prefix& p) {
+  return FormatIpv4(p.addr) + "/" + std::to_string(p.len);
+}
 
 bool MacAddr::IsBroadcast() const {
   for (uint8_t b : bytes) {

@@ -22,7 +22,9 @@ struct Prefix {
   Ipv4 addr = 0;
   uint8_t len = 0;
 
-  static constexpr uint32_t MaskOf(uint8_t len) { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
+  static constexpr uint32_t MaskOf(uint8_t len) {
+    return len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+  }
   uint32_t Mask() const { return MaskOf(len); }
   bool Contains(Ipv4 ip) const { return (ip & Mask()) == addr; }
   bool Contains(const Prefix& other) const { return other.len >= len && Contains(other.addr); }
