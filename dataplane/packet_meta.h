@@ -1,0 +1,67 @@
+#pragma once
+// Per-packet metadata: parsed once by the parse stage, then filled in by each stage. Also the
+// trace record: replay turns it into one verdicts.jsonl line.
+
+#include <cstdint>
+
+#include "common/net_types.h"
+#include "dataplane/verdict.h"
+
+struct rte_mbuf;
+
+namespace svpc::dataplane {
+
+inline constexpr int32_t kNotEvaluated = -2;  // firewall rule fields: no rule was consulted
+inline constexpr int32_t kImplied = -1;       // the implied rule decided
+inline constexpr uint16_t kNoPort = 0xffff;
+
+enum class L3Kind : uint8_t { kNone, kIpv4, kArp };
+
+struct PacketMeta {
+  uint64_t time_ns = 0;
+  uint16_t in_port = 0;
+  uint16_t vlan = 0;  // 0 = untagged
+  bool tagged = false;
+  L3Kind l3 = L3Kind::kNone;
+  uint16_t l3_offset = 0;
+  MacAddr src_mac;
+
+  // IPv4 (or ARP sender/target)
+  Ipv4 src = 0;
+  Ipv4 dst = 0;
+  uint8_t protocol = 0;
+  bool has_ports = false;
+  bool fragment = false;  // any fragment (first or later)
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint16_t ip_total_length = 0;
+  uint16_t arp_op = 0;
+  uint32_t flow_hash = 0;
+
+  // Decisions
+  int32_t src_endpoint = -1;
+  int32_t dst_endpoint = -1;
+  int32_t src_nic = -1;
+  int32_t dst_nic = -1;
+  int32_t network = -1;
+  int32_t egress_rule = kNotEvaluated;
+  int32_t ingress_rule = kNotEvaluated;
+  int32_t route = -1;
+  uint16_t out_port = kNoPort;
+  Verdict verdict = Verdict::kDrop;
+  DropCause cause = DropCause::kNone;
+  bool done = false;  // a verdict is final; later stages skip the packet
+
+  void Drop(DropCause c) {
+    verdict = Verdict::kDrop;
+    cause = c;
+    done = true;
+  }
+  void Finish(Verdict v, uint16_t port) {
+    verdict = v;
+    out_port = port;
+    done = true;
+  }
+};
+
+}  // namespace svpc::dataplane

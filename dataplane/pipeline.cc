@@ -1,0 +1,338 @@
+#include "dataplane/pipeline.h"
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_jhash.h>
+#include <rte_mbuf.h>
+
+#include <cstring>
+
+namespace svpc::dataplane {
+namespace {
+
+constexpr uint8_t kProtoIcmp = 1;
+constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kProtoUdp = 17;
+constexpr uint8_t kProtoSctp = 132;
+// GCP blocks egress to TCP destination port 25 towards the internet. Whether it also blocks it
+// towards on-prem (VPN / Interconnect) is unconfirmed; we block only the internet.
+constexpr uint16_t kBlockedSmtpPort = 25;
+// Source tags / service accounts identify a sender by its NIC's primary IP. Whether alias IP
+// ranges count too is unconfirmed; we say no.
+constexpr bool kSourceIdentityCoversAliasRanges = false;
+
+inline uint16_t Load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint32_t Load32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+inline void Store16(uint8_t* p, uint16_t v) {
+  p[0] = v >> 8;
+  p[1] = v & 0xff;
+}
+inline void Store32(uint8_t* p, uint32_t v) {
+  p[0] = v >> 24;
+  p[1] = (v >> 16) & 0xff;
+  p[2] = (v >> 8) & 0xff;
+  p[3] = v & 0xff;
+}
+
+void ParseOne(rte_mbuf* m, PacketMeta& meta) noexcept {
+  const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  if (len < RTE_ETHER_HDR_LEN) return meta.Drop(DropCause::kMalformedPacket);
+  std::memcpy(meta.src_mac.bytes.data(), data + 6, 6);
+  uint16_t ethertype = Load16(data + 12);
+  uint32_t offset = RTE_ETHER_HDR_LEN;
+  if (ethertype == RTE_ETHER_TYPE_VLAN) {
+    if (len < offset + 4) return meta.Drop(DropCause::kMalformedPacket);
+    meta.tagged = true;
+    meta.vlan = Load16(data + offset) & 0x0fff;
+    ethertype = Load16(data + offset + 2);
+    offset += 4;
+  }
+  meta.l3_offset = offset;
+  const uint8_t* l3 = data + offset;
+  const uint32_t avail = len - offset;
+  if (ethertype == RTE_ETHER_TYPE_ARP) {
+    // htype Ethernet, ptype IPv4, hlen 6, plen 4: anything else is not an ARP we can answer.
+    if (avail < 28 || Load16(l3) != 1 || Load16(l3 + 2) != RTE_ETHER_TYPE_IPV4 || l3[4] != 6 ||
+        l3[5] != 4) {
+      return meta.Drop(DropCause::kMalformedPacket);
+    }
+    meta.l3 = L3Kind::kArp;
+    meta.arp_op = Load16(l3 + 6);
+    meta.src = Load32(l3 + 14);
+    meta.dst = Load32(l3 + 24);
+    return;
+  }
+  if (ethertype != RTE_ETHER_TYPE_IPV4) return meta.Drop(DropCause::kUnsupportedProtocol);
+  if (avail < 20) return meta.Drop(DropCause::kMalformedPacket);
+  const uint32_t ihl = (l3[0] & 0x0f) * 4u;
+  const uint16_t total = Load16(l3 + 2);
+  if ((l3[0] >> 4) != 4 || ihl < 20 || ihl > avail || total < ihl || total > avail) {
+    return meta.Drop(DropCause::kMalformedPacket);
+  }
+  if (rte_raw_cksum(l3, ihl) != 0xffff) return meta.Drop(DropCause::kMalformedPacket);
+  meta.l3 = L3Kind::kIpv4;
+  meta.ip_total_length = total;
+  meta.protocol = l3[9];
+  meta.src = Load32(l3 + 12);
+  meta.dst = Load32(l3 + 16);
+  const uint16_t frag = Load16(l3 + 6);
+  const uint16_t frag_offset = frag & 0x1fff;
+  meta.fragment = (frag & 0x2000) != 0 || frag_offset != 0;
+  if (frag_offset == 0) {
+    const uint8_t* l4 = l3 + ihl;
+    const uint32_t l4_len = total - ihl;
+    // Only the first fragment carries the L4 header; require enough of it to be the real thing.
+    uint32_t needed = 0;
+    if (meta.protocol == kProtoTcp) {
+      needed = meta.fragment ? 4 : 20;
+    } else if (meta.protocol == kProtoUdp) {
+      needed = meta.fragment ? 4 : 8;
+    } else if (meta.protocol == kProtoSctp) {
+      needed = meta.fragment ? 4 : 12;
+    } else if (meta.protocol == kProtoIcmp) {
+      needed = meta.fragment ? 0 : 8;
+    }
+    if (l4_len < needed) return meta.Drop(DropCause::kMalformedPacket);
+    if (meta.protocol == kProtoTcp || meta.protocol == kProtoUdp || meta.protocol == kProtoSctp) {
+      meta.has_ports = true;
+      meta.src_port = Load16(l4);
+      meta.dst_port = Load16(l4 + 2);
+    }
+  }
+  meta.flow_hash =
+      rte_jhash_3words(meta.src, meta.dst,
+                       (uint32_t{meta.src_port} << 16 | meta.dst_port) ^ meta.protocol, 0x5f3759df);
+}
+
+// Turns an ARP request into the fabric's reply, in place: "target_ip is at fabric_mac".
+void AnswerArp(rte_mbuf* m, const PacketMeta& meta, const MacAddr& fabric_mac) noexcept {
+  uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+  uint8_t* arp = data + meta.l3_offset;
+  uint8_t requester_mac[6];
+  std::memcpy(requester_mac, arp + 8, 6);
+  std::memcpy(data, requester_mac, 6);
+  std::memcpy(data + 6, fabric_mac.bytes.data(), 6);
+  Store16(arp + 6, RTE_ARP_OP_REPLY);
+  std::memcpy(arp + 8, fabric_mac.bytes.data(), 6);
+  Store32(arp + 14, meta.dst);
+  std::memcpy(arp + 18, requester_mac, 6);
+  Store32(arp + 24, meta.src);
+}
+
+// Makes the frame carry `vlan` (0 = untagged). False if there is no room to add a tag.
+bool SetVlan(rte_mbuf* m, PacketMeta& meta, uint16_t vlan) noexcept {
+  if (meta.tagged && vlan != kNoVlan) {
+    uint8_t* tci = rte_pktmbuf_mtod(m, uint8_t*) + 14;
+    Store16(tci, static_cast<uint16_t>((Load16(tci) & 0xf000) | vlan));
+    return true;
+  }
+  if (meta.tagged) {
+    uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+    std::memmove(data + 4, data, 12);
+    rte_pktmbuf_adj(m, 4);
+    meta.tagged = false;
+    return true;
+  }
+  if (vlan == kNoVlan) return true;
+  uint8_t* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, 4));
+  if (data == nullptr) return false;
+  std::memmove(data, data + 4, 12);
+  Store16(data + 12, RTE_ETHER_TYPE_VLAN);
+  Store16(data + 14, vlan);
+  meta.tagged = true;
+  return true;
+}
+
+firewall::FlowKey KeyOf(const PacketMeta& meta) {
+  return firewall::FlowKey{meta.src,       meta.dst,      meta.protocol,
+                           meta.has_ports, meta.src_port, meta.dst_port};
+}
+
+bool IsBroadcastOrMulticast(Ipv4 dst) { return dst == 0xffffffffu || (dst >> 28) == 0xe; }
+
+}  // namespace
+
+void ParseStage::Run(Burst& burst) const noexcept {
+  for (uint16_t i = 0; i < burst.count; ++i) ParseOne(burst.pkts[i], burst.meta[i]);
+}
+
+void ClassifyStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    if (meta.done) continue;
+    int32_t ep = snap.ClassifySource(meta.in_port, meta.vlan, meta.src_mac);
+    if (ep < 0) {
+      meta.Drop(DropCause::kUnknownSource);
+      continue;
+    }
+    const EndpointInfo& endpoint = snap.endpoints[ep];
+    meta.src_endpoint = ep;
+    meta.network = static_cast<int32_t>(endpoint.network);
+    meta.src_nic = endpoint.nic;
+    const NicInfo* nic = endpoint.nic >= 0 ? &snap.nics[endpoint.nic] : nullptr;
+
+    if (meta.l3 == L3Kind::kArp) {
+      // GCP answers every ARP request with the gateway's MAC, whatever address is asked for;
+      // requests for the sender's own address (duplicate address probes) get no answer.
+      if (meta.arp_op == RTE_ARP_OP_REQUEST && meta.dst != meta.src) {
+        AnswerArp(burst.pkts[i], meta, nic != nullptr ? nic->gateway_mac : kExternalFabricMac);
+        meta.Finish(Verdict::kLocal, meta.in_port);
+      } else {
+        meta.Finish(Verdict::kLocal, kNoPort);
+      }
+      continue;
+    }
+    if (nic != nullptr && !nic->can_ip_forward && !nic->Owns(meta.src)) {
+      meta.Drop(DropCause::kForeignIpDisallowed);
+      continue;
+    }
+    if (IsBroadcastOrMulticast(meta.dst)) {
+      meta.Drop(DropCause::kTrafficTypeBlocked);
+      continue;
+    }
+    if (meta.ip_total_length > snap.networks[endpoint.network].mtu) {
+      meta.Drop(DropCause::kMtuExceeded);
+      continue;
+    }
+  }
+}
+
+void EgressFirewallStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    if (meta.done || meta.src_nic < 0) continue;
+    const NicInfo& nic = snap.nics[meta.src_nic];
+    const firewall::RuleSet& rules = snap.networks[meta.network].firewall;
+    firewall::Decision d =
+        rules.Evaluate(firewall::Direction::kEgress, nic.egress_rules, KeyOf(meta), nullptr);
+    meta.egress_rule = d.rule;
+    if (d.action == firewall::Action::kDeny) meta.Drop(DropCause::kFirewallRule);
+  }
+}
+
+void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    if (meta.done) continue;
+    const NetworkInfo& net = snap.networks[meta.network];
+    const NicInfo* src_nic = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
+    uint32_t view = src_nic != nullptr ? src_nic->route_view : routing::RouteTable::kUntaggedView;
+    routing::RouteTable::Result hit = net.routes->Lookup(view, meta.dst, meta.flow_hash);
+    if (hit.route < 0) {
+      meta.Drop(DropCause::kNoRoute);
+      continue;
+    }
+    meta.route = hit.route;
+    const routing::Route& route = net.routes->route(hit.route);
+    switch (route.next_hop) {
+      case routing::NextHopType::kSubnet:
+        if (hit.owner < 0) {
+          meta.Drop(DropCause::kUnknownInternalAddress);
+          continue;
+        }
+        meta.dst_nic = hit.owner;
+        break;
+      case routing::NextHopType::kInstance: {
+        meta.dst_nic = static_cast<int32_t>(route.target);
+        const NicInfo& hop = snap.nics[meta.dst_nic];
+        if (!hop.can_ip_forward && !hop.Owns(meta.dst)) {
+          meta.Drop(DropCause::kForeignIpDisallowed);
+          continue;
+        }
+        break;
+      }
+      case routing::NextHopType::kInternetGateway:
+        if (src_nic != nullptr && !src_nic->has_external_ip) {
+          meta.Drop(DropCause::kNoExternalAddress);
+          continue;
+        }
+        if (src_nic != nullptr && meta.protocol == kProtoTcp && meta.has_ports &&
+            meta.dst_port == kBlockedSmtpPort) {
+          meta.Drop(DropCause::kTrafficTypeBlocked);
+          continue;
+        }
+        if (net.internet_endpoint < 0) {
+          meta.Drop(DropCause::kNextHopNotInTestbed);
+          continue;
+        }
+        meta.dst_endpoint = net.internet_endpoint;
+        break;
+      case routing::NextHopType::kVpnTunnel:
+      case routing::NextHopType::kInterconnectAttachment:
+        meta.dst_endpoint = static_cast<int32_t>(route.target);
+        break;
+    }
+    if (meta.dst_nic >= 0) {
+      meta.dst_endpoint = snap.nics[meta.dst_nic].endpoint;
+      if (meta.dst_endpoint < 0) meta.Drop(DropCause::kNextHopNotInTestbed);
+    }
+  }
+}
+
+void IngressFirewallStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    if (meta.done || meta.dst_nic < 0) continue;
+    const NicInfo& nic = snap.nics[meta.dst_nic];
+    const NicInfo* sender = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
+    firewall::Identity remote_identity;
+    const firewall::Identity* remote = nullptr;
+    if (sender != nullptr && sender->network == nic.network &&
+        (meta.src == sender->ip || (kSourceIdentityCoversAliasRanges && sender->Owns(meta.src)))) {
+      remote_identity = sender->Identity();
+      remote = &remote_identity;
+    }
+    const firewall::RuleSet& rules = snap.networks[nic.network].firewall;
+    firewall::Decision d =
+        rules.Evaluate(firewall::Direction::kIngress, nic.ingress_rules, KeyOf(meta), remote);
+    meta.ingress_rule = d.rule;
+    if (d.action == firewall::Action::kDeny) meta.Drop(DropCause::kFirewallRule);
+  }
+}
+
+void RewriteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    if (meta.done) continue;
+    const EndpointInfo& out = snap.endpoints[meta.dst_endpoint];
+    rte_mbuf* m = burst.pkts[i];
+    if (!SetVlan(m, meta, out.vlan)) {
+      meta.Drop(DropCause::kTxFailed);
+      continue;
+    }
+    uint8_t* eth = rte_pktmbuf_mtod(m, uint8_t*);
+    const MacAddr& src_mac = out.nic >= 0 ? snap.nics[out.nic].gateway_mac : kExternalFabricMac;
+    std::memcpy(eth, out.mac.bytes.data(), 6);
+    std::memcpy(eth + 6, src_mac.bytes.data(), 6);
+    bool subnet_delivery =
+        meta.route >= 0 && snap.networks[meta.network].routes->route(meta.route).next_hop ==
+                               routing::NextHopType::kSubnet;
+    meta.Finish(subnet_delivery ? Verdict::kDeliver : Verdict::kForward, out.port);
+  }
+}
+
+void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept {
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    meta = PacketMeta{.time_ns = meta.time_ns, .in_port = meta.in_port};
+    counters.port_rx[meta.in_port]++;
+  }
+  parse_.Run(burst);
+  classify_.Run(snap, burst);
+  egress_firewall_.Run(snap, burst);
+  route_.Run(snap, burst);
+  ingress_firewall_.Run(snap, burst);
+  rewrite_.Run(snap, burst);
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    const PacketMeta& meta = burst.meta[i];
+    counters.verdicts[static_cast<int>(meta.verdict)]++;
+    if (meta.verdict == Verdict::kDrop) counters.drops[static_cast<int>(meta.cause)]++;
+  }
+}
+
+}  // namespace svpc::dataplane

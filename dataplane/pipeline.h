@@ -1,0 +1,82 @@
+#pragma once
+// The packet pipeline: a fixed chain of stages, each taking the whole burst. Every stage either
+// leaves a packet for the next one or gives it a final verdict (deliver, forward, local, or a
+// drop with its cause); stages never call each other and only Pipeline::Process wires them.
+// The daemon's workers and `svpc replay` run this same code; only where mbufs come from and
+// go to differs.
+//
+// Contract: after Process, every meta[i] has done == true, a verdict, and for DELIVER/FORWARD/
+// LOCAL-with-reply an out_port; the mbuf has been rewritten for that port (MACs, VLAN). The
+// caller transmits or frees the mbufs. Nothing here allocates, throws or logs.
+
+#include <cstdint>
+
+#include "dataplane/counters.h"
+#include "dataplane/packet_meta.h"
+#include "dataplane/snapshot.h"
+
+struct rte_mbuf;
+
+namespace svpc::dataplane {
+
+inline constexpr uint16_t kBurstSize = 32;
+
+// One burst moving through the stages. `meta[i]` describes `pkts[i]`.
+struct Burst {
+  rte_mbuf** pkts = nullptr;
+  PacketMeta* meta = nullptr;
+  uint16_t count = 0;
+};
+
+// Ethernet/802.1Q/ARP/IPv4/L4 parsing and header validation.
+class ParseStage {
+ public:
+  void Run(Burst& burst) const noexcept;
+};
+
+// Who sent it (testbed endpoint -> NIC, network), anti-spoofing, ARP answers, traffic types
+// the VPC does not carry, MTU.
+class ClassifyStage {
+ public:
+  void Run(const Snapshot& snap, Burst& burst) const noexcept;
+};
+
+// Egress rules of the sending instance.
+class EgressFirewallStage {
+ public:
+  void Run(const Snapshot& snap, Burst& burst) const noexcept;
+};
+
+// Route selection in the network and next-hop resolution to a NIC or an external endpoint.
+class RouteStage {
+ public:
+  void Run(const Snapshot& snap, Burst& burst) const noexcept;
+};
+
+// Ingress rules of the receiving instance.
+class IngressFirewallStage {
+ public:
+  void Run(const Snapshot& snap, Burst& burst) const noexcept;
+};
+
+// L2 rewrite for the output endpoint (fabric source MAC, endpoint MAC, VLAN tag), final verdict.
+class RewriteStage {
+ public:
+  void Run(const Snapshot& snap, Burst& burst) const noexcept;
+};
+
+class Pipeline {
+ public:
+  // meta[i].in_port and meta[i].time_ns must be set by the caller; the rest is reset here.
+  void Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
+
+ private:
+  ParseStage parse_;
+  ClassifyStage classify_;
+  EgressFirewallStage egress_firewall_;
+  RouteStage route_;
+  IngressFirewallStage ingress_firewall_;
+  RewriteStage rewrite_;
+};
+
+}  // namespace svpc::dataplane

@@ -1,0 +1,110 @@
+#pragma once
+// A compiled, immutable configuration: everything the pipeline needs to decide a packet's fate,
+// in lookup-ready form. The control module builds one complete Snapshot, publishes it with one
+// pointer store (SnapshotStore), and frees the old one after every worker has been quiescent.
+// Indices (networks, NICs, endpoints, ports) are stable within one snapshot only.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/net_types.h"
+#include "firewall/vpc_firewall.h"
+#include "routing/route_table.h"
+
+struct rte_hash;
+
+namespace svpc::dataplane {
+
+inline constexpr uint16_t kMaxPorts = 64;
+inline constexpr uint16_t kNoVlan = 0;  // untagged; real VLAN ids are 1..4094
+
+// MAC the fabric uses towards external links (VPN tunnel, VLAN attachment, internet ports).
+inline constexpr MacAddr kExternalFabricMac{{0x42, 0x01, 0x00, 0x00, 0x00, 0x01}};
+
+enum class EndpointKind : uint8_t { kInstanceNic, kVpnTunnel, kInterconnectAttachment, kInternet };
+
+struct EndpointInfo {
+  EndpointKind kind = EndpointKind::kInstanceNic;
+  uint16_t port = 0;
+  uint16_t vlan = kNoVlan;
+  MacAddr mac;  // instance NIC: its MAC; external: the peer router's MAC (broadcast if unknown)
+  uint32_t network = 0;
+  int32_t nic = -1;  // kInstanceNic only
+  std::string name;  // tunnel / attachment reference, "internet" for the internet endpoint
+};
+
+struct NicInfo {
+  std::string instance_ref;  // projects/P/zones/Z/instances/I
+  std::string nic_name;      // nic0
+  std::string project;       // the instance's (service) project
+  std::string subnetwork_name;
+  uint32_t network = 0;
+  Ipv4 ip = 0;
+  std::vector<Prefix> alias_ranges;
+  bool can_ip_forward = false;
+  bool has_external_ip = false;
+  std::vector<uint32_t> tags;  // interned, sorted
+  std::vector<uint32_t> service_accounts;
+  std::vector<uint32_t> egress_rules;  // indices into the network's RuleSet, evaluation order
+  std::vector<uint32_t> ingress_rules;
+  uint32_t route_view = routing::RouteTable::kUntaggedView;
+  int32_t endpoint = -1;  // where the testbed wires it; -1 = nowhere
+  MacAddr mac;            // the NIC's MAC
+  MacAddr gateway_mac;    // its subnet gateway's MAC: answers ARP, sources delivered frames
+
+  firewall::Identity Identity() const { return {tags, service_accounts}; }
+  bool Owns(Ipv4 addr) const {
+    if (addr == ip) return true;
+    for (const Prefix& p : alias_ranges) {
+      if (p.Contains(addr)) return true;
+    }
+    return false;
+  }
+};
+
+struct NetworkInfo {
+  std::string ref;  // projects/HOST/global/networks/NAME
+  std::string name;
+  std::string project;
+  uint32_t mtu = 1460;
+  firewall::RuleSet firewall;
+  std::unique_ptr<routing::RouteTable> routes;
+  int32_t internet_endpoint = -1;  // where the default internet gateway leads, -1 = not wired
+};
+
+class Snapshot {
+ public:
+  Snapshot() = default;
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  std::vector<std::string> port_names;
+  std::vector<NetworkInfo> networks;
+  std::vector<NicInfo> nics;
+  std::vector<EndpointInfo> endpoints;
+  uint64_t generation = 0;
+
+  // Builds the classification tables from `endpoints`. Call once after filling the vectors.
+  bool BuildClassifier(std::string* error);
+
+  // The endpoint a frame arriving on (port, vlan) from `src_mac` belongs to, or -1.
+  // Exact (port, VLAN, MAC) match first; else the (port, VLAN) default: its external endpoint,
+  // or its only instance endpoint (so captures whose MACs differ still classify).
+  int32_t ClassifySource(uint16_t port, uint16_t vlan, const MacAddr& src_mac) const noexcept;
+
+ private:
+  struct MacKey {
+    uint16_t port;
+    uint16_t vlan;
+    std::array<uint8_t, 6> mac;
+  } __attribute__((packed));
+
+  rte_hash* by_mac_ = nullptr;
+  std::vector<int32_t> default_endpoint_;  // [port * 4096 + vlan]
+};
+
+}  // namespace svpc::dataplane

@@ -1,0 +1,59 @@
+#include "dataplane/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+namespace svpc::dataplane {
+
+void Worker::HandleBurst(const Snapshot& snap, uint16_t in, rte_mbuf** pkts, uint16_t count,
+                         uint64_t now_ns) noexcept {
+  PacketMeta meta[kBurstSize];
+  for (uint16_t i = 0; i < count; ++i) {
+    meta[i].in_port = in;
+    meta[i].time_ns = now_ns;
+  }
+  Burst burst{pkts, meta, count};
+  pipeline_.Process(snap, burst, counters_);
+
+  // Gather per output port, then one TX burst each.
+  rte_mbuf* out[kMaxPorts][kBurstSize];
+  uint16_t out_count[kMaxPorts] = {};
+  uint64_t used_ports = 0;
+  for (uint16_t i = 0; i < count; ++i) {
+    uint16_t port = meta[i].out_port;
+    if (meta[i].verdict == Verdict::kDrop || port == kNoPort || port >= ports_.size()) {
+      rte_pktmbuf_free(pkts[i]);
+      continue;
+    }
+    out[port][out_count[port]++] = pkts[i];
+    used_ports |= uint64_t{1} << port;
+  }
+  while (used_ports != 0) {
+    uint16_t port = static_cast<uint16_t>(__builtin_ctzll(used_ports));
+    used_ports &= used_ports - 1;
+    uint16_t sent = rte_eth_tx_burst(ports_.dpdk_port(port), 0, out[port], out_count[port]);
+    counters_.port_tx[port] += sent;
+    for (uint16_t i = sent; i < out_count[port]; ++i) rte_pktmbuf_free(out[port][i]);
+    counters_.drops[static_cast<int>(DropCause::kTxFailed)] += out_count[port] - sent;
+  }
+}
+
+int Worker::Run(const std::atomic<bool>& stop) noexcept {
+  store_.RegisterWorker(id_);
+  const uint64_t hz = rte_get_tsc_hz();
+  rte_mbuf* pkts[kBurstSize];
+  while (!stop.load(std::memory_order_relaxed)) {
+    const Snapshot* snap = store_.Acquire();
+    const uint64_t now_ns = static_cast<uint64_t>(rte_get_tsc_cycles() * (1e9 / hz));
+    for (uint16_t p = 0; p < ports_.size(); ++p) {
+      uint16_t n = rte_eth_rx_burst(ports_.dpdk_port(p), 0, pkts, kBurstSize);
+      if (n > 0) HandleBurst(*snap, p, pkts, n, now_ns);
+    }
+    store_.Quiescent(id_);
+  }
+  store_.Offline(id_);
+  return 0;
+}
+
+}  // namespace svpc::dataplane
