@@ -1,0 +1,35 @@
+#pragma once
+// Turns one Compute Engine REST resource (network, subnetwork, instance, firewall, route) into its
+// model.h value. Checks what a single resource can check on its own (types, enums, formats,
+// references' shape); rules that involve other resources live in config_validator.h.
+
+#include <boost/json.hpp>
+
+#include <string>
+
+#include "control/config_issue.h"
+#include "control/model.h"
+
+namespace svpc::control {
+
+enum class ResourceKind { kNetwork, kSubnetwork, kInstance, kFirewall, kRoute };
+
+// Where a resource was read.
+struct ResourceSource {
+  std::string file;          // relative to the configuration directory
+  std::string path_project;  // PROJECT_ID when the file is under projects/PROJECT_ID/, else empty
+  std::string label;       // names the resource in issues until its name is known: "[3]", "line 4"
+  std::string asset_name;  // Cloud Asset Inventory asset name, or empty
+};
+
+struct ParsedResource {
+  std::string ref;     // canonical reference when it could be computed, even if the resource failed
+  bool added = false;  // appended to the config (it had no errors and is not ignored)
+};
+
+// Parses `data` as a resource of `kind` and appends it to `config` if it has no errors. Every
+// problem is added to `issues`; never throws for bad input.
+ParsedResource ParseResource(ResourceKind kind, const boost::json::object& data,
+                             const ResourceSource& source, Config& config, IssueList& issues);
+
+}  // namespace svpc::control
