@@ -106,7 +106,7 @@ bool ResolveIdentity(ResourceKind kind, const JsonFields& f, const ResourceSourc
 
   if (!global) {
     std::optional<std::string> location_text = f.String(location_field);
-    std::string location = location_text ? LastPathSegment(*location_text) : "";
+    std::string location = location_text ? LastUrlSegment(*location_text) : "";
     if (link) {
       if (!location.empty() && location != link->location) {
         f.Error(location_field, Quote(location) + " does not match the " +

@@ -192,7 +192,7 @@ RefResult CanonicalRef(RefKind kind, std::string_view text, std::string_view pro
   return RefResult{MakeRef(kind, path->project, path->location, path->name), ""};
 }
 
-std::string LastPathSegment(std::string_view text) {
+std::string LastUrlSegment(std::string_view text) {
   while (text.ends_with('/')) text.remove_suffix(1);
   size_t slash = text.rfind('/');
   return std::string(slash == std::string_view::npos ? text : text.substr(slash + 1));
@@ -204,7 +204,7 @@ std::optional<std::string> RegionOfZone(std::string_view zone) {
   return std::string(zone.substr(0, dash));
 }
 
-std::string RefName(std::string_view ref) { return LastPathSegment(ref); }
+std::string RefName(std::string_view ref) { return LastUrlSegment(ref); }
 
 bool IsValidResourceName(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;

@@ -62,7 +62,7 @@ std::string_view RefCollection(RefKind kind);
 std::string_view RefScope(RefKind kind);
 
 // The last segment of a URL or path ("https://.../regions/us-west1" -> "us-west1").
-std::string LastPathSegment(std::string_view text);
+std::string LastUrlSegment(std::string_view text);
 
 // "us-west1-a" -> "us-west1"; nullopt when `zone` has no "-suffix".
 std::optional<std::string> RegionOfZone(std::string_view zone);

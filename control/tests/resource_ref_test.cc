@@ -37,8 +37,8 @@ TEST(ResourceRefTest, RejectsWrongShapes) {
 }
 
 TEST(ResourceRefTest, Helpers) {
-  EXPECT_EQ(LastPathSegment("https://x/compute/v1/projects/p/regions/us-west1"), "us-west1");
-  EXPECT_EQ(LastPathSegment("us-west1"), "us-west1");
+  EXPECT_EQ(LastUrlSegment("https://x/compute/v1/projects/p/regions/us-west1"), "us-west1");
+  EXPECT_EQ(LastUrlSegment("us-west1"), "us-west1");
   EXPECT_EQ(RegionOfZone("us-west1-a"), "us-west1");
   EXPECT_EQ(RegionOfZone("europe-west4-c"), "europe-west4");
   EXPECT_EQ(RegionOfZone("zone"), std::nullopt);
