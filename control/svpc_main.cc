@@ -1,14 +1,32 @@
 // The `svpc` command line. Each subcommand lives in its own cmd_*.cc and registers itself here.
+// Everything after a bare `--` is passed to DPDK's EAL (replay) untouched.
 
 #include <CLI/CLI.hpp>
 
+#include "control/cmd_netns_plan.h"
+#include "control/cmd_replay.h"
 #include "control/cmd_validate.h"
 
 int main(int argc, char** argv) {
+  std::vector<std::string> eal_args;
+  int own_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      own_argc = i;
+      eal_args.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
   CLI::App app{"svpc: a Google Cloud Shared VPC data plane emulator"};
   app.require_subcommand(1);
   int exit_code = 0;
   svpc::control::AddValidateCommand(app, exit_code);
-  CLI11_PARSE(app, argc, argv);
+  svpc::control::AddReplayCommand(app, exit_code, eal_args);
+  svpc::control::AddNetnsPlanCommand(app, exit_code);
+  try {
+    app.parse(own_argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   return exit_code;
 }

@@ -9,15 +9,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/out/demo}
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" >/dev/null
-example=$root/examples/hybrid-cloud
+example=$root/examples/hybrid-cloud/config
+traffic=$root/examples/hybrid-cloud/traffic.json
 build=${SVPC_BUILD_DIR:-$root/build}
 
 echo "== configuration"
 "$build/control/svpc" validate "$example"
 echo
-echo "== traffic: $example/traffic.json (crafted into pcaps under $out/in)"
+echo "== traffic: $traffic (crafted into pcaps under $out/in)"
 rm -rf "$out"
-"$build/pcap/svpc-craft" "$example/traffic.json" "$out/in"
+"$build/pcap/svpc-craft" "$traffic" "$out/in"
 args=()
 for port in vm-a vm-b vm-c onprem internet; do
   [ -f "$out/in/$port.pcap" ] && args+=(--pcap "$port=$out/in/$port.pcap")

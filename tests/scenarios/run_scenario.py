@@ -4,7 +4,8 @@
 A scenario folder holds:
   scenario.json   {"description": ..., "config": DIR (relative to the folder),
                    "inputs": [PORT, ...]  (the --pcap argument order)}
-  traffic.json    packets in svpc-craft's readable format (see pcap/README.md)
+  traffic.json    packets in svpc-craft's readable format (see pcap/README.md); scenario.json
+                  may point elsewhere with "traffic": PATH
   expected.jsonl  one object per input packet, in processing order; every field given must
                   equal the field in OUT_DIR/verdicts.jsonl (fields left out are not checked)
   expected-captures.json (optional) {PORT: [{"src_mac", "dst_mac", "vlan", "src", "dst"}, ...]}
@@ -77,7 +78,8 @@ def main():
     crafted = os.path.join(work, "in")
     out = os.path.join(work, "out")
 
-    subprocess.run([args.craft, os.path.join(folder, "traffic.json"), crafted], check=True)
+    traffic = os.path.normpath(os.path.join(folder, scenario.get("traffic", "traffic.json")))
+    subprocess.run([args.craft, traffic, crafted], check=True)
     cmd = [args.svpc, "replay", config, "--out", out]
     for port in scenario["inputs"]:
         path = os.path.join(crafted, port + ".pcap")

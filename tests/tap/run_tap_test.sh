@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SVPC_BUILD_DIR:-$root/build}
 work=$(mktemp -d /tmp/svpc-tap.XXXXXX)
 config=$work/config
-cp -r "$root/examples/hybrid-cloud" "$config"
+cp -r "$root/examples/hybrid-cloud/config" "$config"
 log=$work/svpcd.log
 counters=$work/counters.json
 daemon_pid=

@@ -1,0 +1,279 @@
+#include "control/compiler.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+namespace svpc::control {
+namespace {
+
+class Interner {
+ public:
+  uint32_t Id(const std::string& s) { return ids_.emplace(s, ids_.size()).first->second; }
+  std::vector<uint32_t> Ids(const std::vector<std::string>& items) {
+    std::vector<uint32_t> out;
+    for (const auto& s : items) out.push_back(Id(s));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+ private:
+  std::unordered_map<std::string, uint32_t> ids_;
+};
+
+firewall::Rule ToRule(const Firewall& fw, Interner& tags, Interner& sas) {
+  firewall::Rule r;
+  r.name = fw.name;
+  r.priority = fw.priority;
+  r.direction = fw.direction == Direction::kEgress ? firewall::Direction::kEgress
+                                                   : firewall::Direction::kIngress;
+  r.action = fw.action == Action::kDeny ? firewall::Action::kDeny : firewall::Action::kAllow;
+  for (const ProtocolPorts& pp : fw.rules) {
+    firewall::ProtocolMatch m;
+    m.protocol = static_cast<int16_t>(pp.protocol);
+    for (const PortRange& range : pp.ports) m.ports.push_back({range.first, range.last});
+    r.protocols.push_back(std::move(m));
+  }
+  r.source_ranges = fw.source_ranges;
+  r.destination_ranges = fw.destination_ranges;
+  r.source_tags = tags.Ids(fw.source_tags);
+  r.target_tags = tags.Ids(fw.target_tags);
+  r.source_service_accounts = sas.Ids(fw.source_service_accounts);
+  r.target_service_accounts = sas.Ids(fw.target_service_accounts);
+  r.log = fw.log;
+  return r;
+}
+
+}  // namespace
+
+std::string LastPathSegment(const std::string& ref) {
+  size_t slash = ref.rfind('/');
+  return slash == std::string::npos ? ref : ref.substr(slash + 1);
+}
+
+std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::string* error) {
+  using dataplane::EndpointKind;
+  auto snap = std::make_unique<dataplane::Snapshot>();
+  Interner tags;
+  Interner sas;
+
+  std::map<std::string, uint16_t> port_index;
+  for (const TestbedPort& port : config.testbed.ports) {
+    if (snap->port_names.size() >= dataplane::kMaxPorts) {
+      *error = "more than " + std::to_string(dataplane::kMaxPorts) + " testbed ports";
+      return nullptr;
+    }
+    port_index[port.name] = snap->port_names.size();
+    snap->port_names.push_back(port.name);
+  }
+
+  std::map<std::string, uint32_t> network_index;
+  for (const Network& n : config.networks) {
+    network_index[n.self_ref] = snap->networks.size();
+    dataplane::NetworkInfo info;
+    info.ref = n.self_ref;
+    info.name = n.name;
+    info.project = n.project;
+    info.mtu = n.mtu;
+    snap->networks.push_back(std::move(info));
+  }
+  std::map<std::string, const Subnetwork*> subnet_by_ref;
+  for (const Subnetwork& s : config.subnetworks) subnet_by_ref[s.self_ref] = &s;
+
+  // NICs, keyed "instance_ref#nic".
+  std::map<std::string, uint32_t> nic_index;
+  for (const Instance& inst : config.instances) {
+    for (const NetworkInterface& nic : inst.nics) {
+      auto net = network_index.find(nic.network_ref);
+      auto subnet = subnet_by_ref.find(nic.subnetwork_ref);
+      if (net == network_index.end() || subnet == subnet_by_ref.end()) {
+        *error = inst.self_ref + ": " + nic.name + ": unresolved network or subnetwork";
+        return nullptr;
+      }
+      dataplane::NicInfo info;
+      info.instance_ref = inst.self_ref;
+      info.nic_name = nic.name;
+      info.project = inst.project;
+      info.subnetwork_name = subnet->second->name;
+      info.network = net->second;
+      info.ip = nic.ip;
+      for (const AliasRange& a : nic.alias_ranges) info.alias_ranges.push_back(a.range);
+      info.can_ip_forward = inst.can_ip_forward;
+      info.has_external_ip = nic.has_external_ip;
+      info.tags = tags.Ids(inst.tags);
+      info.service_accounts = sas.Ids(inst.service_accounts);
+      info.mac = GcpMacForIp(nic.ip);
+      info.gateway_mac = GcpMacForIp(subnet->second->gateway);
+      nic_index[inst.self_ref + "#" + nic.name] = snap->nics.size();
+      snap->nics.push_back(std::move(info));
+    }
+  }
+
+  // Testbed endpoints.
+  for (const Endpoint& ep : config.testbed.endpoints) {
+    dataplane::EndpointInfo info;
+    auto port = port_index.find(ep.port);
+    if (port == port_index.end()) {
+      *error = "testbed endpoint on unknown port " + ep.port;
+      return nullptr;
+    }
+    info.port = port->second;
+    info.vlan = ep.vlan.value_or(dataplane::kNoVlan);
+    const int32_t index = static_cast<int32_t>(snap->endpoints.size());
+    switch (ep.kind) {
+      case control::EndpointKind::kInstanceNic: {
+        auto nic = nic_index.find(ep.instance_ref + "#" + ep.nic);
+        if (nic == nic_index.end()) {
+          *error = "testbed endpoint names unknown NIC " + ep.instance_ref + " " + ep.nic;
+          return nullptr;
+        }
+        dataplane::NicInfo& n = snap->nics[nic->second];
+        info.kind = EndpointKind::kInstanceNic;
+        info.nic = static_cast<int32_t>(nic->second);
+        info.network = n.network;
+        info.mac = ep.mac.value_or(n.mac);
+        info.name = n.instance_ref;
+        n.mac = info.mac;
+        n.endpoint = index;
+        break;
+      }
+      case control::EndpointKind::kVpnTunnel:
+      case control::EndpointKind::kInterconnectAttachment:
+      case control::EndpointKind::kInternet: {
+        auto net = network_index.find(ep.network_ref);
+        if (net == network_index.end()) {
+          *error = "testbed endpoint on port " + ep.port + ": unknown network " + ep.network_ref;
+          return nullptr;
+        }
+        info.kind = ep.kind == control::EndpointKind::kVpnTunnel ? EndpointKind::kVpnTunnel
+                    : ep.kind == control::EndpointKind::kInternet
+                        ? EndpointKind::kInternet
+                        : EndpointKind::kInterconnectAttachment;
+        info.network = net->second;
+        info.mac = ep.mac.value_or(MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}});
+        info.name = ep.kind == control::EndpointKind::kInternet ? "internet" : ep.link_ref;
+        if (info.kind == EndpointKind::kInternet)
+          snap->networks[net->second].internet_endpoint = index;
+        break;
+      }
+    }
+    snap->endpoints.push_back(std::move(info));
+  }
+
+  // Firewall rules per network, in a stable order (by name) so reports are deterministic.
+  std::vector<std::vector<const Firewall*>> fw_by_network(snap->networks.size());
+  for (const Firewall& fw : config.firewalls) {
+    auto net = network_index.find(fw.network_ref);
+    if (net != network_index.end() && !fw.disabled) fw_by_network[net->second].push_back(&fw);
+  }
+  for (uint32_t n = 0; n < snap->networks.size(); ++n) {
+    auto& list = fw_by_network[n];
+    std::sort(list.begin(), list.end(),
+              [](const Firewall* a, const Firewall* b) { return a->name < b->name; });
+    std::vector<firewall::Rule> rules;
+    for (const Firewall* fw : list) rules.push_back(ToRule(*fw, tags, sas));
+    snap->networks[n].firewall = firewall::RuleSet(std::move(rules));
+  }
+  for (dataplane::NicInfo& nic : snap->nics) {
+    const firewall::RuleSet& rules = snap->networks[nic.network].firewall;
+    nic.egress_rules = rules.RulesFor(firewall::Direction::kEgress, nic.Identity());
+    nic.ingress_rules = rules.RulesFor(firewall::Direction::kIngress, nic.Identity());
+  }
+
+  // Routes per network.
+  std::vector<std::vector<routing::Route>> routes(snap->networks.size());
+  for (const Subnetwork& s : config.subnetworks) {
+    auto net = network_index.find(s.network_ref);
+    if (net == network_index.end()) continue;
+    routes[net->second].push_back(
+        routing::Route{s.name, s.range, 0, {}, routing::NextHopType::kSubnet, 0, true});
+    for (const SecondaryRange& r : s.secondary_ranges) {
+      routes[net->second].push_back(
+          routing::Route{s.name, r.range, 0, {}, routing::NextHopType::kSubnet, 0, true});
+    }
+  }
+  auto find_endpoint = [&](dataplane::EndpointKind kind, const std::string& ref) -> int32_t {
+    for (uint32_t i = 0; i < snap->endpoints.size(); ++i) {
+      if (snap->endpoints[i].kind == kind && snap->endpoints[i].name == ref) return i;
+    }
+    return -1;
+  };
+  for (const Route& r : config.routes) {
+    auto net = network_index.find(r.network_ref);
+    if (net == network_index.end()) continue;
+    routing::Route route{
+        r.name, r.dest_range, r.priority, tags.Ids(r.tags), routing::NextHopType::kInternetGateway,
+        0,      true};
+    switch (r.next_hop_kind) {
+      case NextHopKind::kGateway:
+        break;
+      case NextHopKind::kInstance: {
+        route.next_hop = routing::NextHopType::kInstance;
+        route.usable = false;
+        for (uint32_t i = 0; i < snap->nics.size(); ++i) {
+          if (snap->nics[i].instance_ref == r.next_hop_ref &&
+              snap->nics[i].network == net->second) {
+            route.target = i;
+            route.usable = true;
+            break;
+          }
+        }
+        break;
+      }
+      case NextHopKind::kIp: {
+        // nextHopIp resolves to the instance NIC holding that address; unresolved = inactive.
+        route.next_hop = routing::NextHopType::kInstance;
+        route.usable = false;
+        for (uint32_t i = 0; i < snap->nics.size(); ++i) {
+          if (snap->nics[i].network == net->second && snap->nics[i].ip == r.next_hop_ip) {
+            route.target = i;
+            route.usable = true;
+            break;
+          }
+        }
+        break;
+      }
+      case NextHopKind::kVpnTunnel:
+      case NextHopKind::kInterconnectAttachment: {
+        bool vpn = r.next_hop_kind == NextHopKind::kVpnTunnel;
+        route.next_hop =
+            vpn ? routing::NextHopType::kVpnTunnel : routing::NextHopType::kInterconnectAttachment;
+        int32_t ep = find_endpoint(
+            vpn ? EndpointKind::kVpnTunnel : EndpointKind::kInterconnectAttachment, r.next_hop_ref);
+        // A tunnel the testbed does not wire is a tunnel that is down: GCP skips its routes.
+        route.usable = ep >= 0;
+        route.target = ep >= 0 ? ep : 0;
+        break;
+      }
+      case NextHopKind::kIlb:
+        continue;  // not emulated; the loader warned
+    }
+    routes[net->second].push_back(std::move(route));
+  }
+  for (uint32_t n = 0; n < snap->networks.size(); ++n) {
+    std::vector<routing::OwnedRange> owned;
+    std::vector<std::vector<uint32_t>> sender_tags;
+    for (uint32_t i = 0; i < snap->nics.size(); ++i) {
+      const dataplane::NicInfo& nic = snap->nics[i];
+      if (nic.network != n) continue;
+      owned.push_back({Prefix{nic.ip, 32}, i});
+      for (const Prefix& a : nic.alias_ranges) owned.push_back({a, i});
+      sender_tags.push_back(nic.tags);
+    }
+    std::string build_error;
+    snap->networks[n].routes = routing::RouteTable::Build(std::move(routes[n]), std::move(owned),
+                                                          sender_tags, &build_error);
+    if (!snap->networks[n].routes) {
+      *error = snap->networks[n].ref + ": " + build_error;
+      return nullptr;
+    }
+  }
+  for (dataplane::NicInfo& nic : snap->nics) {
+    nic.route_view = snap->networks[nic.network].routes->ViewFor(nic.tags);
+  }
+  if (!snap->BuildClassifier(error)) return nullptr;
+  return snap;
+}
+
+}  // namespace svpc::control

@@ -1,0 +1,21 @@
+#pragma once
+// Compiles a validated configuration into a data-plane snapshot: interns tags and service
+// accounts, resolves every reference to an index, orders each NIC's firewall rules, builds each
+// network's route table (subnet routes named after their subnet, static routes, NIC ownership)
+// and the endpoint classifier. Needs the DPDK EAL (rte_lpm, rte_hash). Never half-builds:
+// either a complete snapshot or nullptr with `error`.
+
+#include <memory>
+#include <string>
+
+#include "control/model.h"
+#include "dataplane/snapshot.h"
+
+namespace svpc::control {
+
+std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::string* error);
+
+// The name shown for a route in verdicts: subnet routes carry their subnet's name.
+std::string LastPathSegment(const std::string& ref);
+
+}  // namespace svpc::control

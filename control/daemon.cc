@@ -1,0 +1,222 @@
+#include "control/daemon.h"
+
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <fstream>
+#include <memory>
+
+#include "control/compiler.h"
+#include "control/config_loader.h"
+#include "control/eal_setup.h"
+#include "dataplane/ports.h"
+#include "dataplane/snapshot_store.h"
+#include "dataplane/worker.h"
+#include "pcap/replay.h"
+
+namespace svpc::control {
+namespace {
+
+constexpr uint32_t kMbufsPerPort = 4096;
+
+struct WorkerLaunch {
+  dataplane::Worker* worker;
+  std::atomic<bool>* stop;
+};
+
+int WorkerMain(void* arg) {
+  auto* launch = static_cast<WorkerLaunch*>(arg);
+  return launch->worker->Run(*launch->stop);
+}
+
+bool SamePorts(const Testbed& a, const Testbed& b) {
+  if (a.ports.size() != b.ports.size()) return false;
+  for (size_t i = 0; i < a.ports.size(); ++i) {
+    if (a.ports[i].name != b.ports[i].name || a.ports[i].device != b.ports[i].device) return false;
+  }
+  return true;
+}
+
+void LogIssues(const LoadResult& loaded) {
+  for (const ConfigIssue& w : loaded.warnings) spdlog::warn("config: {}", FormatIssue(w));
+  for (const ConfigIssue& e : loaded.errors) spdlog::error("config: {}", FormatIssue(e));
+}
+
+class Daemon {
+ public:
+  explicit Daemon(const DaemonOptions& options) : options_(options) {}
+
+  int Run() {
+    LoadResult loaded = LoadConfig(options_.config_dir);
+    LogIssues(loaded);
+    if (!loaded.errors.empty()) {
+      spdlog::error("{} configuration error(s) in {}; not starting", loaded.errors.size(),
+                    options_.config_dir);
+      return 1;
+    }
+    if (loaded.config.testbed.ports.empty()) {
+      spdlog::error("testbed.json lists no ports; nothing to serve");
+      return 1;
+    }
+    testbed_ = loaded.config.testbed;
+    std::vector<std::string> devices;
+    for (const TestbedPort& p : testbed_.ports) devices.push_back(p.device);
+
+    EalRequest eal;
+    eal.program = "svpcd";
+    eal.devices = devices;
+    eal.user_args = options_.eal_args;
+    eal.networks = static_cast<uint32_t>(loaded.config.networks.size());
+    eal.lcores = 2;
+    std::string error;
+    if (!InitEal(eal, &error)) {
+      spdlog::error("{}", error);
+      return 2;
+    }
+    int status = Serve(loaded.config, devices);
+    rte_eal_cleanup();
+    return status;
+  }
+
+ private:
+  int Serve(const Config& config, const std::vector<std::string>& devices) {
+    std::string error;
+    unsigned worker_lcore = rte_get_next_lcore(-1, 1, 0);
+    if (worker_lcore >= RTE_MAX_LCORE) {
+      spdlog::error("svpcd needs two lcores (main + one worker); EAL gave {}", rte_lcore_count());
+      return 2;
+    }
+    rte_mempool* pool = rte_pktmbuf_pool_create("svpcd_mbufs", kMbufsPerPort * devices.size() - 1,
+                                                256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    if (pool == nullptr) {
+      spdlog::error("cannot allocate the mbuf pool");
+      return 2;
+    }
+    store_ = std::make_unique<dataplane::SnapshotStore>(1);
+    auto snap = CompileSnapshot(config, &error);
+    if (!snap) {
+      spdlog::error("compiling the configuration: {}", error);
+      return 2;
+    }
+    snap->generation = ++generation_;
+    store_->Publish(std::move(snap));
+    if (!ports_.Open(devices, pool, &error)) {
+      spdlog::error("{}", error);
+      return 2;
+    }
+    worker_ = std::make_unique<dataplane::Worker>(0, *store_, ports_);
+    WorkerLaunch launch{worker_.get(), &stop_};
+    rte_eal_remote_launch(WorkerMain, &launch, worker_lcore);
+    spdlog::info("svpcd: serving {} port(s) on lcore {}, configuration generation {}",
+                 devices.size(), worker_lcore, generation_);
+
+    boost::asio::io_context io;
+    boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+    boost::asio::signal_set reload_signal(io, SIGHUP);
+    boost::asio::steady_timer counters_timer(io);
+    stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      spdlog::info("svpcd: signal {}, stopping", signal);
+      io.stop();
+    });
+    std::function<void()> arm_reload = [&] {
+      reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        Reload();
+        arm_reload();
+      });
+    };
+    arm_reload();
+    std::function<void()> arm_counters = [&] {
+      if (options_.counters_file.empty()) return;
+      counters_timer.expires_after(std::chrono::seconds(options_.counters_interval_s));
+      counters_timer.async_wait([&](const boost::system::error_code& ec) {
+        if (ec) return;
+        WriteCounters();
+        arm_counters();
+      });
+    };
+    arm_counters();
+    io.run();
+
+    stop_.store(true);
+    rte_eal_mp_wait_lcore();
+    WriteCounters();
+    ports_.Close();
+    worker_.reset();
+    store_.reset();
+    rte_mempool_free(pool);
+    spdlog::info("svpcd: stopped cleanly");
+    spdlog::default_logger()->flush();
+    return 0;
+  }
+
+  void Reload() {
+    spdlog::info("svpcd: SIGHUP, reloading {}", options_.config_dir);
+    LoadResult loaded = LoadConfig(options_.config_dir);
+    LogIssues(loaded);
+    if (!loaded.errors.empty()) {
+      spdlog::error("reload rejected: {} error(s); generation {} keeps serving",
+                    loaded.errors.size(), generation_);
+      return;
+    }
+    if (!SamePorts(loaded.config.testbed, testbed_)) {
+      spdlog::error(
+          "reload rejected: testbed ports changed (restart svpcd to change ports); "
+          "generation {} keeps serving",
+          generation_);
+      return;
+    }
+    std::string error;
+    auto snap = CompileSnapshot(loaded.config, &error);
+    if (!snap) {
+      spdlog::error("reload rejected: {}; generation {} keeps serving", error, generation_);
+      return;
+    }
+    snap->generation = ++generation_;
+    store_->Publish(std::move(snap));
+    spdlog::info("svpcd: configuration generation {} published", generation_);
+  }
+
+  void WriteCounters() {
+    if (options_.counters_file.empty() || !worker_) return;
+    const dataplane::Snapshot* snap = store_->Acquire();
+    std::string tmp = options_.counters_file + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << pcap::CountersJson(worker_->counters(), snap->port_names) << '\n';
+    }
+    std::rename(tmp.c_str(), options_.counters_file.c_str());
+  }
+
+  const DaemonOptions& options_;
+  Testbed testbed_;
+  dataplane::PortSet ports_;
+  std::unique_ptr<dataplane::SnapshotStore> store_;
+  std::unique_ptr<dataplane::Worker> worker_;
+  std::atomic<bool> stop_{false};
+  uint64_t generation_ = 0;
+};
+
+}  // namespace
+
+int RunDaemon(const DaemonOptions& options) {
+  std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
+  if (!options.log_file.empty()) {
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.log_file));
+  }
+  auto logger = std::make_shared<spdlog::logger>("svpcd", sinks.begin(), sinks.end());
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  Daemon daemon(options);
+  return daemon.Run();
+}
+
+}  // namespace svpc::control

@@ -1,0 +1,24 @@
+#pragma once
+// svpcd: the engine as a daemon on the testbed's ports. The main thread runs a Boost.Asio
+// io_context (signals; later the management API and BGP); one worker lcore polls the ports.
+//   SIGHUP          re-read CONFIG_DIR, validate, compile, publish atomically (RCU); an invalid
+//                   configuration is logged and the running one keeps serving. Port changes
+//                   need a restart and are rejected.
+//   SIGINT/SIGTERM  stop the worker, close the ports, write the counters file, exit 0.
+
+#include <string>
+#include <vector>
+
+namespace svpc::control {
+
+struct DaemonOptions {
+  std::string config_dir;
+  std::string log_file;       // empty = stderr only
+  std::string counters_file;  // written on stop and every `counters_interval_s`
+  unsigned counters_interval_s = 5;
+  std::vector<std::string> eal_args;
+};
+
+int RunDaemon(const DaemonOptions& options);
+
+}  // namespace svpc::control

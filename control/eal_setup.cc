@@ -1,0 +1,86 @@
+#include "control/eal_setup.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "dataplane/ports.h"
+
+namespace svpc::control {
+namespace {
+
+bool HasAny(const std::vector<std::string>& args, std::initializer_list<const char*> names) {
+  for (const std::string& a : args) {
+    for (const char* n : names) {
+      std::string name(n);
+      if (a == name || a.rfind(name + "=", 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
+// Free hugepage memory in MiB, from /proc/meminfo.
+uint64_t FreeHugepageMiB() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t free_pages = 0;
+  uint64_t page_kib = 0;
+  while (meminfo >> key) {
+    if (key == "HugePages_Free:") meminfo >> free_pages;
+    if (key == "Hugepagesize:") meminfo >> page_kib;
+    meminfo.ignore(256, '\n');
+  }
+  return free_pages * page_kib / 1024;
+}
+
+}  // namespace
+
+std::vector<std::string> BuildEalArgs(const EalRequest& request) {
+  const auto& user = request.user_args;
+  std::vector<std::string> args = {request.program};
+  if (!HasAny(user, {"-l", "-c", "--lcores"})) {
+    args.push_back("-l");
+    args.push_back(request.lcores <= 1 ? "0" : "0-" + std::to_string(request.lcores - 1));
+  }
+  if (!HasAny(user, {"--file-prefix"})) {
+    args.push_back("--file-prefix=" + request.program + "-" + std::to_string(getpid()));
+  }
+  if (!HasAny(user, {"--no-huge", "-m", "--socket-mem", "--huge-dir"})) {
+    // Route tables (64 MiB each, old and new side by side during a reload), mbuf pools, slack.
+    uint64_t needed_mib = 512 + 160ull * std::max<uint32_t>(request.networks, 1);
+    if (FreeHugepageMiB() < needed_mib) {
+      args.push_back("--no-huge");
+      args.push_back("-m");
+      args.push_back(std::to_string(needed_mib));
+    }
+  }
+  if (!HasAny(user, {"--log-level"})) args.push_back("--log-level=warning");
+  if (!HasAny(user, {"--telemetry", "--no-telemetry"})) args.push_back("--no-telemetry");
+  bool user_devices = HasAny(user, {"--vdev", "-a", "--allow", "-b", "--block", "--no-pci"});
+  if (!user_devices) {
+    for (std::string& a : dataplane::EalDeviceArgs(request.devices)) args.push_back(std::move(a));
+  }
+  args.insert(args.end(), user.begin(), user.end());
+  return args;
+}
+
+bool InitEal(const EalRequest& request, std::string* error) {
+  std::vector<std::string> args = BuildEalArgs(request);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+    std::ostringstream text;
+    text << "DPDK EAL initialisation failed (" << rte_strerror(rte_errno) << ") with arguments:";
+    for (const std::string& a : BuildEalArgs(request)) text << ' ' << a;
+    *error = text.str();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace svpc::control
