@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "control/cmd_validate.h"
@@ -463,6 +467,80 @@ TEST(ValidateCommandTest, PrintsEveryErrorAndFails) {
       std::string::npos)
       << err.str();
   EXPECT_NE(err.str().find(": 6 errors, 0 warnings\n"), std::string::npos) << err.str();
+}
+
+}  // namespace
+}  // namespace svpc::control
+
+namespace svpc::control {
+namespace {
+
+namespace json = boost::json;
+
+// Visits every value of a JSON document; `replace` gets a pointer it may overwrite.
+template <typename Fn>
+void ForEachValue(json::value& value, Fn& fn) {
+  fn(value);
+  if (value.is_object()) {
+    for (auto& [key, child] : value.get_object()) ForEachValue(child, fn);
+  } else if (value.is_array()) {
+    for (json::value& child : value.get_array()) ForEachValue(child, fn);
+  }
+}
+
+// Replaces every value of every file of the hybrid fixture, one at a time, with values of other
+// types: the loader must report issues (or accept), never throw or crash.
+TEST(ConfigRobustnessTest, EveryFieldWithEveryWrongType) {
+  TempConfigDir dir;
+  const std::vector<json::value> replacements = {nullptr, -1, "x", json::array{}, json::object{}};
+  size_t loads = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+    if (!entry.is_regular_file()) continue;
+    std::string rel = std::filesystem::relative(entry.path(), dir.path()).generic_string();
+    std::ifstream in(entry.path());
+    std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bool ndjson = rel.ends_with(".ndjson");
+    std::vector<std::string> docs;
+    if (ndjson) {
+      std::istringstream lines(original);
+      for (std::string line; std::getline(lines, line);) docs.push_back(line);
+    } else {
+      json::parse_options options;
+      options.allow_comments = true;
+      docs.push_back(json::serialize(json::parse(original, {}, options)));
+    }
+    for (size_t d = 0; d < docs.size(); ++d) {
+      json::value doc = json::parse(docs[d]);
+      size_t count = 0;
+      auto counter = [&](json::value&) { ++count; };
+      ForEachValue(doc, counter);
+      for (size_t target = 0; target < count; ++target) {
+        for (const json::value& replacement : replacements) {
+          json::value mutated = json::parse(docs[d]);
+          size_t index = 0;
+          auto mutate = [&](json::value& v) {
+            if (index++ == target) v = replacement;
+          };
+          ForEachValue(mutated, mutate);
+          std::vector<std::string> out = docs;
+          out[d] = json::serialize(mutated);
+          std::string text;
+          for (const std::string& doc_text : out) text += doc_text + "\n";
+          dir.Write(rel, text);
+          LoadResult result = dir.Load();
+          ++loads;
+          if (!result.ok()) {
+            EXPECT_TRUE(result.config.networks.empty() && result.config.instances.empty());
+          }
+          for (const ConfigIssue& issue : result.errors) {
+            EXPECT_FALSE(issue.reason.starts_with("internal error")) << FormatIssue(issue);
+          }
+        }
+      }
+    }
+    dir.Write(rel, original);
+  }
+  EXPECT_GT(loads, 500u);
 }
 
 }  // namespace
