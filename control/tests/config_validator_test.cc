@@ -181,6 +181,15 @@ TEST(ConfigValidatorTest, GatewayMustBeInsidePrimaryRange) {
                     "10.9.1.1 is outside the primary range 10.9.0.0/24");
 }
 
+TEST(ConfigValidatorTest, GatewayIsNotTheNetworkOrBroadcastAddress) {
+  TempConfigDir dir;
+  dir.Write("projects/host-prj/s.json",
+            Subnet("gw", "us-west1", "10.9.0.0/24", R"(, "gatewayAddress": "10.9.0.255")"));
+  EXPECT_ONLY_ERROR(dir.Load(), "projects/host-prj/s.json",
+                    "projects/host-prj/regions/us-west1/subnetworks/gw", "gatewayAddress",
+                    "10.9.0.255 is the network or broadcast address of 10.9.0.0/24");
+}
+
 TEST(ConfigValidatorTest, SubnetNetworkMustExist) {
   TempConfigDir dir;
   dir.Write("projects/host-prj/s.json",
@@ -441,6 +450,41 @@ TEST(ConfigValidatorTest, SharedSubnetsMustExistInTheHost) {
       {"shared-vpc.json", "projects/host-prj", "hostProjects[0].shared[4]",
        "subnetwork projects/elsewhere/regions/us-west1/subnetworks/subnet-1 is not in host project "
        "host-prj"},
+  };
+  EXPECT_EQ(result.errors, want) << AllIssues(result);
+}
+
+TEST(ConfigValidatorTest, HostProjectListedOnce) {
+  TempConfigDir dir;
+  dir.Write("shared-vpc.json", SharedVpc(kHostAll + ", " + kHostAll, kServicesAbc));
+  EXPECT_ONLY_ERROR(dir.Load(), "shared-vpc.json", "projects/host-prj", "hostProjects[1].projectId",
+                    "host project listed twice");
+}
+
+TEST(ConfigValidatorTest, ServiceProjectListedTwiceWithTheSameHostIsAWarning) {
+  TempConfigDir dir;
+  dir.Write(
+      "shared-vpc.json",
+      SharedVpc(kHostAll, kServicesAbc + R"(, {"projectId": "svc-a", "hostProject": "host-prj"})"));
+  LoadResult result = dir.Load();
+  EXPECT_TRUE(result.ok()) << AllIssues(result);
+  EXPECT_HAS_WARNING(result, "shared-vpc.json", "projects/svc-a", "serviceProjects[3].projectId",
+                     "service project listed twice");
+}
+
+TEST(ConfigValidatorTest, StandaloneProjectIsNeitherHostNorService) {
+  TempConfigDir dir;
+  dir.Write("shared-vpc.json", R"({"hostProjects": [{"projectId": "host-prj", "shared": "ALL"}],
+    "serviceProjects": [{"projectId": "svc-a", "hostProject": "host-prj"},
+                        {"projectId": "svc-b", "hostProject": "host-prj"},
+                        {"projectId": "svc-c", "hostProject": "host-prj"}],
+    "standaloneProjects": ["lab", "svc-b", "host-prj"]})");
+  LoadResult result = dir.Load();
+  std::vector<ConfigIssue> want = {
+      {"shared-vpc.json", "projects/svc-b", "standaloneProjects[1]",
+       "project svc-b is also a service project; it cannot be standalone"},
+      {"shared-vpc.json", "projects/host-prj", "standaloneProjects[2]",
+       "project host-prj is also a host project; it cannot be standalone"},
   };
   EXPECT_EQ(result.errors, want) << AllIssues(result);
 }
@@ -794,6 +838,38 @@ TEST(ConfigValidatorTest, TestbedLinkNetworkIsInferredOrExplicit) {
       "network": "projects/host-prj/global/networks/nope"})"));
   EXPECT_ONLY_ERROR(dir.Load(), "testbed.json", "endpoints[0]", "network",
                     "network projects/host-prj/global/networks/nope does not exist");
+}
+
+TEST(ConfigValidatorTest, TestbedInstanceEndpointTakesNoNetwork) {
+  TempConfigDir dir;
+  dir.Write("testbed.json", Testbed(R"({"port": "vms", "instance": "instance-a",
+      "network": "projects/host-prj/global/networks/shared-net"})"));
+  EXPECT_ONLY_ERROR(dir.Load(), "testbed.json", "endpoints[0]", "network",
+                    "only external endpoints take a network; an instance NIC has its own");
+}
+
+TEST(ConfigValidatorTest, TestbedMacMustBeUnicast) {
+  TempConfigDir dir;
+  dir.Write("testbed.json",
+            Testbed(R"({"port": "vms", "instance": "instance-a", "mac": "01:00:5e:00:00:01"})"));
+  EXPECT_ONLY_ERROR(dir.Load(), "testbed.json", "endpoints[0]", "mac",
+                    "01:00:5e:00:00:01 is not a unicast MAC address");
+  dir.Write("testbed.json",
+            Testbed(R"({"port": "vms", "instance": "instance-a", "mac": "42:01"})"));
+  EXPECT_ONLY_ERROR(dir.Load(), "testbed.json", "endpoints[0]", "mac",
+                    "\"42:01\" is not a MAC address (aa:bb:cc:dd:ee:ff)");
+}
+
+TEST(ConfigValidatorTest, TestbedAmbiguousInstanceName) {
+  TempConfigDir dir;
+  dir.Write("projects/svc-b/a.json",
+            Vm("instance-a", "us-east1-b",
+               "projects/host-prj/regions/us-east1/subnetworks/subnet-2", "10.15.2.9"));
+  dir.Write("testbed.json", Testbed(R"({"port": "vms", "instance": "instance-a"})"));
+  EXPECT_ONLY_ERROR(dir.Load(), "testbed.json", "endpoints[0]", "instance",
+                    "\"instance-a\" is ambiguous: it matches " + std::string(kInstanceA) +
+                        " and projects/svc-b/zones/us-east1-b/instances/instance-a; use a full "
+                        "reference");
 }
 
 TEST(ConfigValidatorTest, TestbedEndpointHasExactlyOneKind) {
