@@ -16,6 +16,9 @@ plan=$("$build/control/svpc" netns-plan "$config")
 down() {
   while read -r iface ns ip gateway mac mtu vlan; do
     [ -n "${ns:-}" ] || continue
+    # Processes left in the namespace (listeners of a failed test) would keep it alive.
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -z "$pids" ] || kill $pids 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done <<<"$plan"
 }

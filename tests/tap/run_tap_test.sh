@@ -14,11 +14,17 @@ cp -r "$root/examples/hybrid-cloud/config" "$config"
 log=$work/svpcd.log
 counters=$work/counters.json
 daemon_pid=
+namespaces=$("$build/control/svpc" netns-plan "$config" | awk '{print $2}')
 
 cleanup() {
   set +e
   [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  SVPC_BUILD_DIR=$build "$root/scripts/tap-netns.sh" down "$config" >/dev/null 2>&1
+  # By name, not through tap-netns.sh: the test leaves a broken file in the configuration.
+  for ns in $namespaces; do
+    pids=$(ip netns pids "$ns" 2>/dev/null)
+    [ -z "$pids" ] || kill $pids 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -55,7 +61,7 @@ in_ns $ns_a ping -c 3 -i 0.2 -W 2 10.15.2.4 || fail "ping a -> b"
 
 echo "== TCP transfer instance-a -> instance-b:8080 (allow-web-to-app / allow-app-to-web-return)"
 head -c 2000000 /dev/urandom >"$work/payload"
-in_ns $ns_b sh -c "nc -l -p 8080 >'$work/received'" &
+in_ns $ns_b sh -c "exec nc -l -p 8080 >'$work/received'" &
 listener=$!
 sleep 0.5
 in_ns $ns_a nc -N -w 10 10.15.2.4 8080 <"$work/payload" || fail "nc a -> b"
@@ -63,8 +69,8 @@ wait $listener || true
 cmp "$work/payload" "$work/received" || fail "received data differs"
 echo "2 MB arrived intact"
 
-echo "== TCP instance-b -> instance-c:5432 allowed by service account (allow-app-to-db)"
-in_ns $ns_c sh -c "echo pong | nc -l -p 5432 -q 1" >/dev/null &
+echo "== TCP instance-b -> instance-c:5432 (allow-app-to-db / allow-db-egress-internal / allow-db-to-app-return)"
+in_ns $ns_c sh -c "echo pong | exec nc -l -p 5432 -q 1" >/dev/null &
 listener=$!
 sleep 0.5
 reply=$(echo ping | in_ns $ns_b nc -w 5 10.7.1.50 5432) || fail "nc b -> c"
@@ -72,12 +78,14 @@ reply=$(echo ping | in_ns $ns_b nc -w 5 10.7.1.50 5432) || fail "nc b -> c"
 wait $listener || true
 
 echo "== TCP instance-a -> instance-c:5432 denied (implied-deny-ingress)"
-in_ns $ns_c sh -c "nc -l -p 5432 >/dev/null" &
+in_ns $ns_c sh -c "exec nc -l -p 5432 >/dev/null" &
 listener=$!
 sleep 0.5
 before=$(python3 -c "import json;print(json.load(open('$counters'))['drops']['FIREWALL_RULE'])")
 if in_ns $ns_a nc -z -w 3 10.7.1.50 5432; then fail "a -> c:5432 should be blocked"; fi
-kill $listener 2>/dev/null || true
+# $listener is the backgrounded shell function, not nc: stop whatever runs in C's namespace.
+kill $(ip netns pids $ns_c) 2>/dev/null || true
+wait $listener 2>/dev/null || true
 sleep 1.5
 after=$(python3 -c "import json;print(json.load(open('$counters'))['drops']['FIREWALL_RULE'])")
 [ "$after" -gt "$before" ] || fail "FIREWALL_RULE drop counter did not move ($before -> $after)"
@@ -103,8 +111,12 @@ kill -HUP "$daemon_pid"
 for _ in $(seq 1 50); do grep -q "reload rejected" "$log" && break; sleep 0.1; done
 grep -q "reload rejected" "$log" || fail "invalid reload not rejected"
 if in_ns $ns_a ping -c 2 -i 0.2 -W 1 10.15.2.4 >/dev/null; then fail "old config should still deny ping"; fi
-reply=$(in_ns $ns_c sh -c "echo pong | nc -l -p 5432 -q 1" & sleep 0.5; echo ping | in_ns $ns_b nc -w 5 10.7.1.50 5432) \
-  || fail "b -> c after rejected reload"
+in_ns $ns_c sh -c "echo pong | exec nc -l -p 5432 -q 1" >/dev/null &
+listener=$!
+sleep 0.5
+reply=$(echo ping | in_ns $ns_b nc -w 5 10.7.1.50 5432) || fail "b -> c after rejected reload"
+[ "$reply" = "pong" ] || fail "b -> c after rejected reload got '$reply'"
+wait $listener || true
 echo "rejected; previous configuration still serving"
 
 echo "== SIGTERM: clean stop"
