@@ -11,9 +11,9 @@ A scenario folder holds:
   expected-captures.json (optional) {PORT: [{"src_mac", "dst_mac", "vlan", "src", "dst"}, ...]}
                   the frames that must have left each port, in order (fields optional)
 
-It crafts the pcaps, runs `svpc replay`, compares verdicts line by line, checks that every
-port's output capture holds exactly the frames the verdicts sent there, and that
-counters.json agrees with the verdicts.
+It crafts the pcaps, runs `svpc replay` twice (outputs must be byte-identical), compares
+verdicts line by line, checks that every port's output capture holds exactly the frames the
+verdicts sent there, and that counters.json agrees with the verdicts.
 """
 import argparse
 import json
@@ -90,13 +90,19 @@ def main():
         print(run.stdout, run.stderr, sep="\n")
         print(f"FAIL: svpc replay exited {run.returncode}")
         return 1
+    # Replays are deterministic: a second run writes byte-identical outputs.
+    again = os.path.join(work, "out-again")
+    subprocess.run(cmd[:cmd.index("--out") + 1] + [again] + cmd[cmd.index("--out") + 2:],
+                   check=True, capture_output=True)
+    differing = [f for f in sorted(os.listdir(out))
+                 if open(os.path.join(out, f), "rb").read() != open(os.path.join(again, f), "rb").read()]
 
     with open(os.path.join(out, "verdicts.jsonl")) as f:
         got = [json.loads(line) for line in f if line.strip()]
     with open(os.path.join(folder, "expected.jsonl")) as f:
         want = [json.loads(line) for line in f if line.strip() and not line.startswith("//")]
 
-    failures = []
+    failures = [f"{f} differs between two replays of the same input" for f in differing]
     if len(got) != len(want):
         failures.append(f"{len(got)} verdicts, expected {len(want)}")
     for i, (g, w) in enumerate(zip(got, want)):
