@@ -1,0 +1,177 @@
+#include "firewall/conntrack.h"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace svpc::firewall {
+namespace {
+std::atomic<uint32_t> table_serial{0};
+
+size_t HeapAllocated() {
+  size_t total = 0;
+  for (unsigned socket = 0; socket < RTE_MAX_NUMA_NODES; ++socket) {
+    rte_malloc_socket_stats stats{};
+    if (rte_malloc_get_socket_stats(socket, &stats) == 0) total += stats.heap_allocsz_bytes;
+  }
+  return total;
+}
+}  // namespace
+
+ConnTrack::Key ConnTrack::KeyOf(const FlowTuple& t) noexcept {
+  Key k{};
+  k.network = t.network;
+  k.protocol = t.protocol;
+  bool src_low = t.src < t.dst || (t.src == t.dst && t.src_port <= t.dst_port);
+  if (src_low) {
+    k.ip_lo = t.src;
+    k.ip_hi = t.dst;
+    k.port_lo = t.src_port;
+    k.port_hi = t.dst_port;
+  } else {
+    k.ip_lo = t.dst;
+    k.ip_hi = t.src;
+    k.port_lo = t.dst_port;
+    k.port_hi = t.src_port;
+  }
+  return k;
+}
+
+std::unique_ptr<ConnTrack> ConnTrack::Create(const Config& config, std::string* error) {
+  std::unique_ptr<ConnTrack> ct(new ConnTrack(config));
+  if (config.capacity == 0) {
+    *error = "connection tracking capacity must be at least 1";
+    return nullptr;
+  }
+  // Measured, not estimated: DPDK heap bytes allocated by the hash and the entry array.
+  const size_t heap_before = HeapAllocated();
+  std::string name = "svpc_ct_" + std::to_string(table_serial.fetch_add(1));
+  rte_hash_parameters params{};
+  params.name = name.c_str();
+  params.entries = config.capacity;
+  params.key_len = sizeof(Key);
+  params.hash_func = rte_hash_crc;
+  params.socket_id = SOCKET_ID_ANY;
+  // Extendable buckets: the table accepts `capacity` keys whatever the cuckoo collisions.
+  params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+  ct->hash_ = rte_hash_create(&params);
+  if (ct->hash_ == nullptr) {
+    *error =
+        "rte_hash_create for connection tracking failed: " + std::string(rte_strerror(rte_errno));
+    return nullptr;
+  }
+  ct->entries_ = static_cast<ConnEntry*>(rte_zmalloc(
+      "svpc_ct_entries", sizeof(ConnEntry) * (size_t{config.capacity} + 1), RTE_CACHE_LINE_SIZE));
+  if (ct->entries_ == nullptr) {
+    *error = "cannot allocate " + std::to_string(config.capacity) + " connection entries";
+    return nullptr;
+  }
+  ct->hash_bytes_ = HeapAllocated() - heap_before;
+  return ct;
+}
+
+ConnTrack::~ConnTrack() {
+  if (hash_ != nullptr) rte_hash_free(hash_);
+  if (entries_ != nullptr) rte_free(entries_);
+}
+
+bool ConnTrack::Expired(const ConnEntry& e, uint64_t now_ns) const noexcept {
+  uint64_t timeout =
+      e.tcp == TcpState::kClosed ? config_.tcp_closed_timeout_ns : config_.idle_timeout_ns;
+  return now_ns > e.last_seen_ns && now_ns - e.last_seen_ns > timeout;
+}
+
+void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t flags) noexcept {
+  if (e.tcp == TcpState::kNone) return;
+  if (flags & kTcpRst) {
+    e.tcp = TcpState::kClosed;
+    return;
+  }
+  if (flags & kTcpFin) {
+    if (from_initiator) {
+      e.fin_from_initiator = 1;
+    } else {
+      e.fin_from_responder = 1;
+    }
+    e.tcp = (e.fin_from_initiator && e.fin_from_responder) ? TcpState::kClosed : TcpState::kClosing;
+    return;
+  }
+  if (!from_initiator && e.tcp == TcpState::kOpening) e.tcp = TcpState::kEstablished;
+}
+
+int32_t ConnTrack::Lookup(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns) noexcept {
+  Key key = KeyOf(packet);
+  int32_t pos = rte_hash_lookup(hash_, &key);
+  if (pos < 0) return kMiss;
+  ConnEntry& e = entries_[pos];
+  if (Expired(e, now_ns)) {
+    rte_hash_del_key(hash_, &key);
+    return kMiss;
+  }
+  // A new SYN on a closed connection's tuple is a new connection: evaluate it again.
+  if (e.tcp == TcpState::kClosed && (tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn) {
+    rte_hash_del_key(hash_, &key);
+    return kMiss;
+  }
+  if (now_ns > e.last_seen_ns) e.last_seen_ns = now_ns;
+  UpdateTcp(e, IsInitiator(pos, packet), tcp_flags);
+  return pos;
+}
+
+int32_t ConnTrack::Peek(const FlowTuple& packet, uint64_t now_ns) const noexcept {
+  Key key = KeyOf(packet);
+  int32_t pos = rte_hash_lookup(hash_, &key);
+  if (pos < 0 || Expired(entries_[pos], now_ns)) return kMiss;
+  return pos;
+}
+
+int32_t ConnTrack::Insert(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns,
+                          uint32_t generation) noexcept {
+  Key key = KeyOf(packet);
+  int32_t pos = rte_hash_add_key(hash_, &key);
+  if (pos < 0) return kFull;
+  ConnEntry& e = entries_[pos];
+  e = ConnEntry{};
+  e.last_seen_ns = now_ns;
+  e.generation = generation;
+  e.initiator = packet;
+  e.tcp = packet.protocol == 6 ? TcpState::kOpening : TcpState::kNone;
+  UpdateTcp(e, true, tcp_flags);
+  return pos;
+}
+
+void ConnTrack::Remove(int32_t handle) noexcept {
+  Key key = KeyOf(entries_[handle].initiator);
+  rte_hash_del_key(hash_, &key);
+}
+
+uint32_t ConnTrack::Sweep(uint64_t now_ns, uint32_t budget) noexcept {
+  uint32_t removed = 0;
+  const void* key = nullptr;
+  void* data = nullptr;
+  for (uint32_t seen = 0; seen < budget; ++seen) {
+    int32_t pos = rte_hash_iterate(hash_, &key, &data, &sweep_next_);
+    if (pos < 0) {
+      sweep_next_ = 0;  // wrapped around: start over next time
+      break;
+    }
+    if (Expired(entries_[pos], now_ns)) {
+      rte_hash_del_key(hash_, key);
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+uint32_t ConnTrack::size() const { return static_cast<uint32_t>(rte_hash_count(hash_)); }
+
+double ConnTrack::BytesPerEntry() const {
+  return static_cast<double>(hash_bytes_) / config_.capacity;
+}
+
+}  // namespace svpc::firewall
