@@ -1,0 +1,221 @@
+#include "firewall/policy_evaluator.h"
+
+#include <algorithm>
+
+namespace svpc::firewall {
+namespace {
+
+bool Intersects(std::span<const uint32_t> a, std::span<const uint32_t> b) noexcept {
+  auto ia = a.begin();
+  auto ib = b.begin();
+  while (ia != a.end() && ib != b.end()) {
+    if (*ia == *ib) return true;
+    if (*ia < *ib) {
+      ++ia;
+    } else {
+      ++ib;
+    }
+  }
+  return false;
+}
+
+bool InAny(const std::vector<Prefix>& ranges, Ipv4 ip) noexcept {
+  for (const Prefix& p : ranges) {
+    if (p.Contains(ip)) return true;
+  }
+  return false;
+}
+
+// The same protocol and port semantics as VPC firewall rules: a rule naming ports never matches
+// a packet without ports.
+bool ProtocolMatches(const std::vector<ProtocolMatch>& protocols, const FlowKey& key) noexcept {
+  for (const ProtocolMatch& m : protocols) {
+    if (m.protocol >= 0 && m.protocol != key.protocol) continue;
+    if (m.ports.empty()) return true;
+    if (!key.has_ports) continue;
+    for (const PortRange& r : m.ports) {
+      if (key.dst_port >= r.first && key.dst_port <= r.last) return true;
+    }
+  }
+  return false;
+}
+
+bool TargetApplies(const PolicyRule& rule, const NicIdentity& target, uint32_t network) {
+  if (!rule.target_networks.empty() &&
+      !std::binary_search(rule.target_networks.begin(), rule.target_networks.end(), network)) {
+    return false;
+  }
+  if (!rule.target_service_accounts.empty() &&
+      !Intersects(rule.target_service_accounts, target.service_accounts)) {
+    return false;
+  }
+  if (!rule.target_secure_tags.empty() &&
+      !Intersects(rule.target_secure_tags, target.secure_tags)) {
+    return false;
+  }
+  return true;
+}
+
+void SortIds(std::vector<uint32_t>& ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+}
+
+StageKind StageOf(PolicyKind kind) {
+  switch (kind) {
+    case PolicyKind::kHierarchical:
+      return StageKind::kHierarchicalPolicy;
+    case PolicyKind::kGlobalNetwork:
+      return StageKind::kGlobalNetworkPolicy;
+    case PolicyKind::kRegionalNetwork:
+      return StageKind::kRegionalNetworkPolicy;
+  }
+  return StageKind::kGlobalNetworkPolicy;
+}
+
+}  // namespace
+
+PolicySet::PolicySet(std::vector<Policy> policies) : policies_(std::move(policies)) {
+  for (Policy& policy : policies_) {
+    for (PolicyRule& rule : policy.rules) {
+      SortIds(rule.source_secure_tags);
+      SortIds(rule.target_secure_tags);
+      SortIds(rule.target_service_accounts);
+      SortIds(rule.target_networks);
+    }
+  }
+}
+
+std::vector<uint32_t> PolicySet::RulesFor(uint32_t p, Direction direction,
+                                          const NicIdentity& target, uint32_t network) const {
+  const std::vector<PolicyRule>& rules = policies_[p].rules;
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < rules.size(); ++i) {
+    if (rules[i].direction == direction && TargetApplies(rules[i], target, network)) {
+      out.push_back(i);
+    }
+  }
+  // Priorities are unique within a policy (the loader checks it); stable for equal ones anyway.
+  std::stable_sort(out.begin(), out.end(), [&rules](uint32_t a, uint32_t b) {
+    return rules[a].priority < rules[b].priority;
+  });
+  return out;
+}
+
+bool PolicySet::Matches(uint32_t p, uint32_t r, const FlowKey& key,
+                        const NicIdentity* remote) const noexcept {
+  const PolicyRule& rule = policies_[p].rules[r];
+  if (!ProtocolMatches(rule.protocols, key)) return false;
+  if (rule.direction == Direction::kIngress) {
+    bool has_source = !rule.source_ranges.empty() || !rule.source_secure_tags.empty();
+    if (has_source) {
+      // Source ranges OR source secure tags: either kind may match.
+      bool source = InAny(rule.source_ranges, key.src) ||
+                    (remote != nullptr && Intersects(rule.source_secure_tags, remote->secure_tags));
+      if (!source) return false;
+    }
+    if (!rule.destination_ranges.empty() && !InAny(rule.destination_ranges, key.dst)) return false;
+  } else {
+    if (!rule.destination_ranges.empty() && !InAny(rule.destination_ranges, key.dst)) return false;
+    if (!rule.source_ranges.empty() && !InAny(rule.source_ranges, key.src)) return false;
+  }
+  return true;
+}
+
+PolicyChain PolicyChain::Build(const PolicySet& policies, const RuleSet& vpc_rules,
+                               const NicPolicies& nic, Direction direction,
+                               const NicIdentity& target) {
+  PolicyChain chain;
+  chain.direction_ = direction;
+  auto add_policy = [&](uint32_t p) {
+    if (p == kNoPolicy) return;
+    Stage stage;
+    stage.kind = StageOf(policies.policy(p).kind);
+    stage.policy = p;
+    stage.rules = policies.RulesFor(p, direction, target, nic.network);
+    chain.stages_.push_back(std::move(stage));
+  };
+  auto add_vpc = [&] {
+    Stage stage;
+    stage.kind = StageKind::kVpcFirewall;
+    stage.rules = vpc_rules.RulesFor(direction, target.Vpc());
+    chain.stages_.push_back(std::move(stage));
+  };
+  for (uint32_t p : nic.hierarchical) add_policy(p);
+  if (nic.order == EnforcementOrder::kBeforeClassicFirewall) {
+    add_policy(nic.global);
+    add_policy(nic.regional);
+    add_vpc();
+  } else {
+    add_vpc();
+    add_policy(nic.global);
+    add_policy(nic.regional);
+  }
+  return chain;
+}
+
+PolicyDecision EvaluatePolicies(const PolicySet& policies, const RuleSet& vpc_rules,
+                                const PolicyChain& chain, const FlowKey& key,
+                                const NicIdentity* remote) noexcept {
+  const Direction direction = chain.direction();
+  bool goto_next = false;
+  for (const Stage& stage : chain.stages()) {
+    if (stage.kind == StageKind::kVpcFirewall) {
+      Identity remote_vpc;
+      if (remote != nullptr) remote_vpc = remote->Vpc();
+      Decision d = vpc_rules.Evaluate(direction, stage.rules, key,
+                                      remote != nullptr ? &remote_vpc : nullptr);
+      if (d.rule == kImpliedRule) continue;  // no VPC rule matched: next stage
+      PolicyDecision out;
+      out.action = d.action;
+      out.stage = StageKind::kVpcFirewall;
+      out.rule = d.rule;
+      out.priority = vpc_rules.rule(static_cast<uint32_t>(d.rule)).priority;
+      out.goto_next = goto_next;
+      return out;
+    }
+    for (uint32_t r : stage.rules) {
+      if (!policies.Matches(stage.policy, r, key, remote)) continue;
+      const PolicyRule& rule = policies.policy(stage.policy).rules[r];
+      if (rule.action == PolicyAction::kGotoNext) {
+        goto_next = true;
+        break;  // the policy's decision is "go on": its later rules are not looked at
+      }
+      PolicyDecision out;
+      out.action = rule.action == PolicyAction::kAllow ? Action::kAllow : Action::kDeny;
+      out.stage = stage.kind;
+      out.policy = stage.policy;
+      out.rule = static_cast<int32_t>(r);
+      out.priority = rule.priority;
+      out.goto_next = goto_next;
+      return out;
+    }
+  }
+  PolicyDecision implied;
+  implied.action = direction == Direction::kEgress ? Action::kAllow : Action::kDeny;
+  implied.goto_next = goto_next;
+  return implied;
+}
+
+std::string DescribeDecision(const PolicySet& policies, const RuleSet& vpc_rules,
+                             Direction direction, const PolicyDecision& decision) {
+  auto policy_rule = [&](const char* what) {
+    return std::string(what) + " " + policies.policy(decision.policy).name + " priority " +
+           std::to_string(decision.priority);
+  };
+  switch (decision.stage) {
+    case StageKind::kHierarchicalPolicy:
+      return policy_rule("hierarchical policy");
+    case StageKind::kGlobalNetworkPolicy:
+      return policy_rule("global network policy");
+    case StageKind::kRegionalNetworkPolicy:
+      return policy_rule("regional network policy");
+    case StageKind::kVpcFirewall:
+      return "VPC firewall rule " + vpc_rules.rule(static_cast<uint32_t>(decision.rule)).name;
+    case StageKind::kImplied:
+      break;
+  }
+  return ImpliedRuleName(direction);
+}
+
+}  // namespace svpc::firewall
