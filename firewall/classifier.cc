@@ -12,40 +12,34 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 namespace svpc::firewall {
 namespace {
 
 // What rte_acl reads for one packet in one band, in network byte order. rte_acl wants the first
-// field one byte long and every other input in its own 4-byte group.
+// field one byte long and every other input in its own 4-byte group. A band defines only the
+// fields it needs (no tag words when no rule of it names tags): fewer bytes to walk.
 struct AclInput {
   uint8_t protocol;
   uint8_t pad[3];
   uint32_t src;
   uint32_t dst;
-  uint32_t port;         // destination port, or kNoPorts
-  uint32_t target_bits;  // the target NIC's conditions, in the band's numbering
-  uint32_t source_bits;  // the sender's source conditions, in the band's numbering
+  uint32_t port;       // destination port, or kNoPorts
+  uint32_t target[2];  // the target NIC's tags / service accounts, as the band numbers them
+  uint32_t source[2];  // the sender's, likewise
 };
-
-enum AclField : uint8_t {
-  kFieldProtocol,
-  kFieldSrc,
-  kFieldDst,
-  kFieldPort,
-  kFieldTarget,
-  kFieldSource,
-  kFieldCount
-};
-
-RTE_ACL_RULE_DEF(AclEntry, kFieldCount);
 
 // A packet without ports (non-first fragment, ICMP, ...) reads this port: outside every rule's
 // port range (at most 65535), inside the "every port" range of rules without ports.
 constexpr uint32_t kNoPorts = 0x10000;
 
-// One rte_acl entry as plain words: the band's compiled content, compared to reuse bands.
+constexpr uint32_t kMaxFields = 8;
+RTE_ACL_RULE_DEF(AclEntry, kMaxFields);
+
+// A band's compiled content as plain words, compared to reuse bands: two header words (target
+// words, source words: how many 32-bit tag words the band's layout has, 0..2), then per entry:
 enum SpecWord : uint32_t {
   kSpecPriority,
   kSpecUserdata,
@@ -57,32 +51,39 @@ enum SpecWord : uint32_t {
   kSpecDstLen,
   kSpecPortFirst,
   kSpecPortLast,
-  kSpecTargetBits,
-  kSpecTargetMask,
-  kSpecSourceBits,
-  kSpecSourceMask,
-  kSpecWords
+  kSpecTarget,  // 2 words of bits, then 2 words of mask
+  kSpecSource = kSpecTarget + 4,
+  kSpecWords = kSpecSource + 4
 };
+constexpr uint32_t kSpecHeader = 2;
 
-rte_acl_config AclConfig() {
+// Field layout: protocol, source, destination, port, then `target_words` and `source_words`
+// 32-bit bitmask fields.
+rte_acl_config AclConfig(uint32_t target_words, uint32_t source_words) {
   rte_acl_config cfg;
   std::memset(&cfg, 0, sizeof(cfg));
   cfg.num_categories = 1;
-  cfg.num_fields = kFieldCount;
-  cfg.defs[0] = {RTE_ACL_FIELD_TYPE_BITMASK, sizeof(uint8_t), kFieldProtocol, 0,
-                 offsetof(AclInput, protocol)};
-  cfg.defs[1] = {RTE_ACL_FIELD_TYPE_MASK, sizeof(uint32_t), kFieldSrc, 1, offsetof(AclInput, src)};
-  cfg.defs[2] = {RTE_ACL_FIELD_TYPE_MASK, sizeof(uint32_t), kFieldDst, 2, offsetof(AclInput, dst)};
-  cfg.defs[3] = {RTE_ACL_FIELD_TYPE_RANGE, sizeof(uint32_t), kFieldPort, 3,
-                 offsetof(AclInput, port)};
-  cfg.defs[4] = {RTE_ACL_FIELD_TYPE_BITMASK, sizeof(uint32_t), kFieldTarget, 4,
-                 offsetof(AclInput, target_bits)};
-  cfg.defs[5] = {RTE_ACL_FIELD_TYPE_BITMASK, sizeof(uint32_t), kFieldSource, 5,
-                 offsetof(AclInput, source_bits)};
+  uint8_t n = 0;
+  auto add = [&](uint8_t type, uint8_t size, uint32_t offset) {
+    cfg.defs[n] = rte_acl_field_def{type, size, n, n, offset};
+    ++n;
+  };
+  add(RTE_ACL_FIELD_TYPE_BITMASK, sizeof(uint8_t), offsetof(AclInput, protocol));
+  add(RTE_ACL_FIELD_TYPE_MASK, sizeof(uint32_t), offsetof(AclInput, src));
+  add(RTE_ACL_FIELD_TYPE_MASK, sizeof(uint32_t), offsetof(AclInput, dst));
+  add(RTE_ACL_FIELD_TYPE_RANGE, sizeof(uint32_t), offsetof(AclInput, port));
+  for (uint32_t w = 0; w < target_words; ++w) {
+    add(RTE_ACL_FIELD_TYPE_BITMASK, sizeof(uint32_t), offsetof(AclInput, target) + 4 * w);
+  }
+  for (uint32_t w = 0; w < source_words; ++w) {
+    add(RTE_ACL_FIELD_TYPE_BITMASK, sizeof(uint32_t), offsetof(AclInput, source) + 4 * w);
+  }
+  cfg.num_fields = n;
   return cfg;
 }
 
-uint64_t Fnv1a(const void* data, size_t size, uint64_t h = 0xcbf29ce484222325ull) {
+uint64_t Fnv1a(const void* data, size_t size) {
+  uint64_t h = 0xcbf29ce484222325ull;
   const auto* p = static_cast<const uint8_t*>(data);
   for (size_t i = 0; i < size; ++i) {
     h ^= p[i];
@@ -129,47 +130,26 @@ class Interner {
   std::vector<const std::vector<uint32_t>*> keys_;
 };
 
-constexpr uint32_t kNone = ~uint32_t{0};
+// A tag or a service account: (kind << 32) | interned id. Kind 0 = tag, 1 = service account.
+using Label = uint64_t;
+constexpr Label TagLabel(uint32_t id) { return id; }
+constexpr Label AccountLabel(uint32_t id) { return (uint64_t{1} << 32) | id; }
+
+bool HasLabel(const Identity& who, Label label) {
+  std::span<const uint32_t> ids = (label >> 32) == 0 ? who.tags : who.service_accounts;
+  return std::binary_search(ids.begin(), ids.end(), static_cast<uint32_t>(label));
+}
 
 // The per-rule facts the bands are compiled from.
 struct RuleFacts {
-  uint32_t target_condition = kNone;  // kNone: applies to every target
-  uint32_t source_condition = kNone;  // ingress source tags / service accounts, kNone: none
-  bool target_satisfiable = true;     // some NIC satisfies the target condition
-  bool source_satisfiable = false;    // some sender satisfies the source condition
-  uint32_t entries = 0;               // rte_acl entries it expands to (0: can never match)
-};
-
-// Which conditions each class satisfies: one bitset per class.
-class ClassBits {
- public:
-  ClassBits(uint32_t classes, uint32_t conditions)
-      : words_((conditions + 63) / 64), bits_(size_t{classes} * words_) {}
-  bool Get(uint32_t cls, uint32_t cond) const {
-    return (bits_[size_t{cls} * words_ + cond / 64] >> (cond % 64)) & 1;
-  }
-  void Set(uint32_t cls, uint32_t cond) {
-    bits_[size_t{cls} * words_ + cond / 64] |= uint64_t{1} << (cond % 64);
-  }
-  std::vector<uint64_t> Row(uint32_t cls) const {
-    auto first = bits_.begin() + static_cast<ptrdiff_t>(size_t{cls} * words_);
-    return std::vector<uint64_t>(first, first + static_cast<ptrdiff_t>(words_));
-  }
-  void AppendRow(const std::vector<uint64_t>& row) {
-    bits_.insert(bits_.end(), row.begin(), row.end());
-  }
-  uint32_t words() const { return static_cast<uint32_t>(words_); }
-
- private:
-  size_t words_;
-  std::vector<uint64_t> bits_;
+  bool unconditional = true;   // applies to every target
+  std::vector<Label> targets;  // else: any of these (only labels some NIC has)
+  std::vector<Label> sources;  // ingress source tags / service accounts some NIC has
+  uint32_t entries = 0;        // rte_acl entries it expands to (0: can never match)
 };
 
 struct ProtoAlt {
   uint32_t protocol, protocol_mask, port_first, port_last;
-};
-struct SourceAlt {
-  uint32_t src, src_len, source_bits, source_mask;
 };
 
 void ProtocolAlternatives(const Rule& rule, std::vector<ProtoAlt>* out) {
@@ -188,28 +168,47 @@ void ProtocolAlternatives(const Rule& rule, std::vector<ProtoAlt>* out) {
   }
 }
 
-// `source_bit`: the band's bit for the rule's source condition, or kNone when it has none or no
-// sender satisfies it.
-void SourceAlternatives(const Rule& rule, uint32_t source_bit, std::vector<SourceAlt>* out) {
+// Source alternatives: address ranges (kNone: the label alternatives follow).
+struct SourceAlt {
+  Prefix range;
+  uint32_t label_bit;  // band bit of a source label, or kNoBit for a range alternative
+};
+constexpr uint32_t kNoBit = ~uint32_t{0};
+
+// `label_bits`: the band's bit for each of facts.sources (same order).
+void SourceAlternatives(const Rule& rule, const std::vector<uint32_t>& label_bits,
+                        std::vector<SourceAlt>* out) {
   out->clear();
   if (rule.direction == Direction::kEgress) {
-    if (rule.source_ranges.empty()) out->push_back({0, 0, 0, 0});
-    for (const Prefix& p : rule.source_ranges) out->push_back({p.addr, p.len, 0, 0});
+    if (rule.source_ranges.empty()) out->push_back({Prefix{0, 0}, kNoBit});
+    for (const Prefix& p : rule.source_ranges) out->push_back({p, kNoBit});
     return;
   }
   bool has_source = !rule.source_ranges.empty() || !rule.source_tags.empty() ||
                     !rule.source_service_accounts.empty();
   if (!has_source) {
-    out->push_back({0, 0, 0, 0});  // no source: 0.0.0.0/0
+    out->push_back({Prefix{0, 0}, kNoBit});  // no source: 0.0.0.0/0
     return;
   }
-  // Ranges OR tags OR service accounts: one entry per alternative.
-  for (const Prefix& p : rule.source_ranges) out->push_back({p.addr, p.len, 0, 0});
-  if (source_bit != kNone) out->push_back({0, 0, 1u << source_bit, 1u << source_bit});
+  // Ranges OR tags OR service accounts: one entry per alternative. Labels no NIC has are left
+  // out: the sender of a packet with a remote identity is always one of the NICs.
+  for (const Prefix& p : rule.source_ranges) out->push_back({p, kNoBit});
+  for (uint32_t bit : label_bits) out->push_back({Prefix{0, 0}, bit});
 }
 
-size_t DestinationCount(const Rule& rule) {
-  return rule.destination_ranges.empty() ? 1 : rule.destination_ranges.size();
+uint32_t Words(size_t labels) { return static_cast<uint32_t>((labels + 31) / 32); }
+
+// A label set's bits in a band's numbering.
+uint64_t Project(const Identity& who, const std::vector<Label>& band_labels) {
+  uint64_t bits = 0;
+  for (size_t j = 0; j < band_labels.size(); ++j) {
+    if (HasLabel(who, band_labels[j])) bits |= uint64_t{1} << j;
+  }
+  return bits;
+}
+
+uint32_t IndexOf(const std::vector<Label>& labels, Label label) {
+  return static_cast<uint32_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
 }
 
 std::atomic<uint64_t> acl_sequence{0};
@@ -220,7 +219,7 @@ std::atomic<uint64_t> acl_sequence{0};
 // the same content.
 struct Classifier::AclBand {
   rte_acl_ctx* ctx = nullptr;
-  std::vector<uint32_t> spec;  // kSpecWords per entry
+  std::vector<uint32_t> spec;
   uint64_t hash = 0;
 
   AclBand() = default;
@@ -228,6 +227,9 @@ struct Classifier::AclBand {
   AclBand& operator=(const AclBand&) = delete;
   ~AclBand() {
     if (ctx != nullptr) rte_acl_free(ctx);
+  }
+  uint32_t entries() const {
+    return static_cast<uint32_t>((spec.size() - kSpecHeader) / kSpecWords);
   }
 };
 
@@ -243,6 +245,7 @@ std::unique_ptr<Classifier> Classifier::Build(const RuleSet& rules, std::span<co
   Interner identities;
   std::vector<uint32_t> nic_identity(nics.size());
   std::vector<Identity> identity_of;
+  std::set<Label> present;  // labels some NIC has
   for (size_t i = 0; i < nics.size(); ++i) {
     std::vector<uint32_t> key;
     key.push_back(static_cast<uint32_t>(nics[i].tags.size()));
@@ -250,112 +253,117 @@ std::unique_ptr<Classifier> Classifier::Build(const RuleSet& rules, std::span<co
     key.insert(key.end(), nics[i].service_accounts.begin(), nics[i].service_accounts.end());
     nic_identity[i] = identities.Intern(std::move(key));
     if (nic_identity[i] == identity_of.size()) identity_of.push_back(nics[i]);
+    for (uint32_t t : nics[i].tags) present.insert(TagLabel(t));
+    for (uint32_t a : nics[i].service_accounts) present.insert(AccountLabel(a));
   }
   const uint32_t identity_count = identities.size();
 
-  // Conditions, deduplicated across rules. Target key: {kind, ids...}; source key: {number of
-  // tags, tags..., service accounts...}.
+  // Conditions, deduplicated across rules. A target condition is what a rule's targets ask (any
+  // of these tags, or any of these service accounts); a source condition is an ingress rule's
+  // source tags and service accounts. Key: {kind or tag count, ids...}.
   Interner target_conditions;
   Interner source_conditions;
   std::vector<RuleFacts> facts(rule_count);
   for (uint32_t i = 0; i < rule_count; ++i) {
     const Rule& r = rules.rule(i);
+    RuleFacts& f = facts[i];
     if (!r.target_tags.empty()) {
       std::vector<uint32_t> key{0};
       key.insert(key.end(), r.target_tags.begin(), r.target_tags.end());
-      facts[i].target_condition = target_conditions.Intern(std::move(key));
+      target_conditions.Intern(std::move(key));
+      f.unconditional = false;
+      for (uint32_t t : r.target_tags) {
+        if (present.count(TagLabel(t))) f.targets.push_back(TagLabel(t));
+      }
     } else if (!r.target_service_accounts.empty()) {
       std::vector<uint32_t> key{1};
       key.insert(key.end(), r.target_service_accounts.begin(), r.target_service_accounts.end());
-      facts[i].target_condition = target_conditions.Intern(std::move(key));
+      target_conditions.Intern(std::move(key));
+      f.unconditional = false;
+      for (uint32_t a : r.target_service_accounts) {
+        if (present.count(AccountLabel(a))) f.targets.push_back(AccountLabel(a));
+      }
     }
     if (r.direction == Direction::kIngress &&
         (!r.source_tags.empty() || !r.source_service_accounts.empty())) {
       std::vector<uint32_t> key{static_cast<uint32_t>(r.source_tags.size())};
       key.insert(key.end(), r.source_tags.begin(), r.source_tags.end());
       key.insert(key.end(), r.source_service_accounts.begin(), r.source_service_accounts.end());
-      facts[i].source_condition = source_conditions.Intern(std::move(key));
-    }
-  }
-
-  // Which conditions each distinct identity satisfies.
-  ClassBits identity_targets(identity_count, target_conditions.size());
-  ClassBits identity_sources(identity_count, source_conditions.size());
-  for (uint32_t id = 0; id < identity_count; ++id) {
-    const Identity& who = identity_of[id];
-    for (uint32_t k = 0; k < target_conditions.size(); ++k) {
-      const std::vector<uint32_t>& key = target_conditions.key(k);
-      std::span<const uint32_t> ids(key.begin() + 1, key.end());
-      if (Intersects(ids, key[0] == 0 ? who.tags : who.service_accounts)) {
-        identity_targets.Set(id, k);
+      source_conditions.Intern(std::move(key));
+      for (uint32_t t : r.source_tags) {
+        if (present.count(TagLabel(t))) f.sources.push_back(TagLabel(t));
       }
-    }
-    for (uint32_t k = 0; k < source_conditions.size(); ++k) {
-      const std::vector<uint32_t>& key = source_conditions.key(k);
-      std::span<const uint32_t> tags(key.begin() + 1, key.begin() + 1 + key[0]);
-      std::span<const uint32_t> sas(key.begin() + 1 + key[0], key.end());
-      if (Intersects(tags, who.tags) || Intersects(sas, who.service_accounts)) {
-        identity_sources.Set(id, k);
+      for (uint32_t a : r.source_service_accounts) {
+        if (present.count(AccountLabel(a))) f.sources.push_back(AccountLabel(a));
       }
     }
   }
 
-  // Classes: distinct rows. Source class 0 is "satisfies nothing", present even if no NIC is.
-  std::map<std::vector<uint64_t>, uint32_t> target_rows;
-  std::map<std::vector<uint64_t>, uint32_t> source_rows;
-  ClassBits target_class_bits(0, target_conditions.size());
-  ClassBits source_class_bits(0, source_conditions.size());
-  source_rows.emplace(std::vector<uint64_t>(source_class_bits.words(), 0), 0);
-  source_class_bits.AppendRow(std::vector<uint64_t>(source_class_bits.words(), 0));
+  // Classes: identities satisfying the same conditions. Each class keeps a representative
+  // identity (any member gives the same rule behaviour). Source class 0 satisfies nothing; it
+  // exists even when no NIC is in it (non-instance senders).
+  std::map<std::vector<bool>, uint32_t> target_rows;
+  std::map<std::vector<bool>, uint32_t> source_rows;
+  std::vector<uint32_t> target_representative;
+  std::vector<uint32_t> source_representative{~uint32_t{0}};
+  source_rows.emplace(std::vector<bool>(source_conditions.size(), false), 0);
   std::vector<uint32_t> identity_target_class(identity_count);
   std::vector<uint32_t> identity_source_class(identity_count);
   for (uint32_t id = 0; id < identity_count; ++id) {
-    std::vector<uint64_t> row = identity_targets.Row(id);
+    const Identity& who = identity_of[id];
+    std::vector<bool> row(target_conditions.size());
+    for (uint32_t k = 0; k < target_conditions.size(); ++k) {
+      const std::vector<uint32_t>& key = target_conditions.key(k);
+      std::span<const uint32_t> ids(key.begin() + 1, key.end());
+      row[k] = Intersects(ids, key[0] == 0 ? who.tags : who.service_accounts);
+    }
     auto t = target_rows.try_emplace(row, static_cast<uint32_t>(target_rows.size()));
-    if (t.second) target_class_bits.AppendRow(row);
+    if (t.second) target_representative.push_back(id);
     identity_target_class[id] = t.first->second;
-    row = identity_sources.Row(id);
+
+    row.assign(source_conditions.size(), false);
+    for (uint32_t k = 0; k < source_conditions.size(); ++k) {
+      const std::vector<uint32_t>& key = source_conditions.key(k);
+      std::span<const uint32_t> tags(key.begin() + 1, key.begin() + 1 + key[0]);
+      std::span<const uint32_t> accounts(key.begin() + 1 + key[0], key.end());
+      row[k] = Intersects(tags, who.tags) || Intersects(accounts, who.service_accounts);
+    }
     auto s = source_rows.try_emplace(row, static_cast<uint32_t>(source_rows.size()));
-    if (s.second) source_class_bits.AppendRow(row);
+    if (s.second) source_representative.push_back(id);
     identity_source_class[id] = s.first->second;
   }
-  if (target_rows.empty()) {  // no NICs: class 0, satisfying nothing, keeps the tables valid
-    target_class_bits.AppendRow(std::vector<uint64_t>(target_class_bits.words(), 0));
+  const Identity no_identity{};
+  if (target_representative.empty()) {  // no NICs: class 0 has nothing, keeps tables valid
+    target_representative.push_back(identity_count);
+    identity_of.push_back(no_identity);
   }
-  const uint32_t target_class_count =
-      static_cast<uint32_t>(std::max<size_t>(target_rows.size(), 1));
-  const uint32_t source_class_count = static_cast<uint32_t>(source_rows.size());
+  const uint32_t target_class_count = static_cast<uint32_t>(target_representative.size());
+  const uint32_t source_class_count = static_cast<uint32_t>(source_representative.size());
   c->nic_target_class_.resize(nics.size());
   c->nic_source_class_.resize(nics.size());
   for (size_t i = 0; i < nics.size(); ++i) {
     c->nic_target_class_[i] = identity_target_class[nic_identity[i]];
     c->nic_source_class_[i] = identity_source_class[nic_identity[i]];
   }
+  auto target_identity = [&](uint32_t cls) -> const Identity& {
+    return identity_of[target_representative[cls]];
+  };
+  auto source_identity = [&](uint32_t cls) -> const Identity& {
+    return cls == kNoSourceClass ? no_identity : identity_of[source_representative[cls]];
+  };
 
-  // Satisfiable conditions and entry counts.
-  std::vector<bool> target_satisfiable(target_conditions.size(), false);
-  std::vector<bool> source_satisfiable(source_conditions.size(), false);
-  for (uint32_t cls = 0; cls < target_rows.size(); ++cls) {
-    for (uint32_t k = 0; k < target_conditions.size(); ++k) {
-      if (target_class_bits.Get(cls, k)) target_satisfiable[k] = true;
-    }
-  }
-  for (uint32_t cls = 0; cls < source_class_count; ++cls) {
-    for (uint32_t k = 0; k < source_conditions.size(); ++k) {
-      if (source_class_bits.Get(cls, k)) source_satisfiable[k] = true;
-    }
-  }
+  // Entry counts: protocols/ports x source alternatives x destinations x target alternatives.
   std::vector<ProtoAlt> protos;
   std::vector<SourceAlt> sources;
   for (uint32_t i = 0; i < rule_count; ++i) {
     RuleFacts& f = facts[i];
     const Rule& r = rules.rule(i);
-    f.target_satisfiable = f.target_condition == kNone || target_satisfiable[f.target_condition];
-    f.source_satisfiable = f.source_condition != kNone && source_satisfiable[f.source_condition];
-    if (!f.target_satisfiable) continue;
+    if (!f.unconditional && f.targets.empty()) continue;  // no NIC is a target
     ProtocolAlternatives(r, &protos);
-    SourceAlternatives(r, f.source_satisfiable ? 0 : kNone, &sources);
-    f.entries = static_cast<uint32_t>(protos.size() * sources.size() * DestinationCount(r));
+    SourceAlternatives(r, std::vector<uint32_t>(f.sources.size(), 0), &sources);
+    size_t destinations = r.destination_ranges.empty() ? 1 : r.destination_ranges.size();
+    size_t targets = f.unconditional ? 1 : f.targets.size();
+    f.entries = static_cast<uint32_t>(protos.size() * sources.size() * destinations * targets);
   }
 
   // Bands from `previous` (and from this build) by content hash, for reuse.
@@ -383,12 +391,12 @@ std::unique_ptr<Classifier> Classifier::Build(const RuleSet& rules, std::span<co
     });
 
     // Cut into bands: after a rule whose name hashes to 0 (content-defined, so a change moves
-    // no other cut), or before exceeding the entry or condition budget.
+    // no other cut), or before exceeding the entry or label budget.
     std::vector<std::vector<uint32_t>> band_members;
     {
       std::vector<uint32_t> current;
-      std::vector<uint32_t> current_targets;
-      std::vector<uint32_t> current_sources;
+      std::set<Label> current_targets;
+      std::set<Label> current_sources;
       uint32_t current_entries = 0;
       auto flush = [&] {
         if (!current.empty()) band_members.push_back(std::move(current));
@@ -397,26 +405,24 @@ std::unique_ptr<Classifier> Classifier::Build(const RuleSet& rules, std::span<co
         current_sources.clear();
         current_entries = 0;
       };
+      auto count_new = [](const std::set<Label>& have, const std::vector<Label>& add) {
+        size_t n = 0;
+        for (Label l : add) n += have.count(l) == 0;
+        return n;
+      };
       for (uint32_t index : order) {
         const RuleFacts& f = facts[index];
         if (f.entries == 0) continue;  // never matches anything: not compiled
-        bool new_target =
-            f.target_condition != kNone && std::find(current_targets.begin(), current_targets.end(),
-                                                     f.target_condition) == current_targets.end();
-        bool new_source =
-            f.source_satisfiable && std::find(current_sources.begin(), current_sources.end(),
-                                              f.source_condition) == current_sources.end();
-        if (!current.empty() && (current_entries + f.entries > options.max_band_entries ||
-                                 current_targets.size() + new_target > kMaxConditionsPerBand ||
-                                 current_sources.size() + new_source > kMaxConditionsPerBand)) {
+        if (!current.empty() &&
+            (current_entries + f.entries > options.max_band_entries ||
+             current_targets.size() + count_new(current_targets, f.targets) > kMaxLabelsPerBand ||
+             current_sources.size() + count_new(current_sources, f.sources) > kMaxLabelsPerBand)) {
           flush();
-          new_target = f.target_condition != kNone;
-          new_source = f.source_satisfiable;
         }
         current.push_back(index);
         current_entries += f.entries;
-        if (new_target) current_targets.push_back(f.target_condition);
-        if (new_source) current_sources.push_back(f.source_condition);
+        current_targets.insert(f.targets.begin(), f.targets.end());
+        current_sources.insert(f.sources.begin(), f.sources.end());
         const std::string& name = rules.rule(index).name;
         if (Mix(Fnv1a(name.data(), name.size())) % band_rules == band_rules - 1) flush();
       }
@@ -432,71 +438,65 @@ std::unique_ptr<Classifier> Classifier::Build(const RuleSet& rules, std::span<co
     for (uint32_t b = 0; b < band_count; ++b) {
       const std::vector<uint32_t>& members = band_members[b];
       Band& band = tables.bands[b];
-      // The band's condition numbering: order of first use in the band.
-      std::vector<uint32_t> targets;
-      std::vector<uint32_t> sources_used;
+      // The band's label numbering: order of first use in the band.
+      std::vector<Label> target_labels;
+      std::vector<Label> source_labels;
       for (uint32_t index : members) {
         const RuleFacts& f = facts[index];
-        if (f.target_condition == kNone) {
-          band.unconditional = true;
-        } else if (std::find(targets.begin(), targets.end(), f.target_condition) == targets.end()) {
-          targets.push_back(f.target_condition);
+        band.unconditional |= f.unconditional;
+        for (Label l : f.targets) {
+          if (IndexOf(target_labels, l) == target_labels.size()) target_labels.push_back(l);
         }
-        if (f.source_satisfiable && std::find(sources_used.begin(), sources_used.end(),
-                                              f.source_condition) == sources_used.end()) {
-          sources_used.push_back(f.source_condition);
+        for (Label l : f.sources) {
+          if (IndexOf(source_labels, l) == source_labels.size()) source_labels.push_back(l);
         }
       }
       for (uint32_t cls = 0; cls < target_class_count; ++cls) {
-        uint32_t bits = 0;
-        for (uint32_t j = 0; j < targets.size(); ++j) {
-          if (target_class_bits.Get(cls, targets[j])) bits |= 1u << j;
-        }
-        tables.target_bits[size_t{cls} * band_count + b] = bits;
+        tables.target_bits[size_t{cls} * band_count + b] =
+            Project(target_identity(cls), target_labels);
       }
       if (direction == Direction::kIngress) {
         for (uint32_t cls = 0; cls < source_class_count; ++cls) {
-          uint32_t bits = 0;
-          for (uint32_t j = 0; j < sources_used.size(); ++j) {
-            if (source_class_bits.Get(cls, sources_used[j])) bits |= 1u << j;
-          }
-          tables.source_bits[size_t{cls} * band_count + b] = bits;
+          tables.source_bits[size_t{cls} * band_count + b] =
+              Project(source_identity(cls), source_labels);
         }
       }
 
       // The band's entries. Slot k (evaluation order within the band) gets the k-th highest
       // rte_acl priority and userdata k + 1 (0 is rte_acl's "no match").
       const uint32_t slots = static_cast<uint32_t>(members.size());
-      std::vector<uint32_t> spec;
+      std::vector<uint32_t> spec{Words(target_labels.size()), Words(source_labels.size())};
       band.decisions.resize(slots);
+      std::vector<uint32_t> label_bits;
+      std::vector<uint32_t> target_alternatives;
       for (uint32_t k = 0; k < slots; ++k) {
         const uint32_t index = members[k];
         const Rule& r = rules.rule(index);
         const RuleFacts& f = facts[index];
         band.decisions[k] = Decision{r.action, static_cast<int32_t>(index)};
-        uint32_t target_bit = 0;
-        uint32_t target_mask = 0;
-        if (f.target_condition != kNone) {
-          uint32_t j = static_cast<uint32_t>(
-              std::find(targets.begin(), targets.end(), f.target_condition) - targets.begin());
-          target_bit = target_mask = 1u << j;
-        }
-        uint32_t source_bit = kNone;
-        if (f.source_satisfiable) {
-          source_bit = static_cast<uint32_t>(
-              std::find(sources_used.begin(), sources_used.end(), f.source_condition) -
-              sources_used.begin());
-        }
+        label_bits.clear();
+        for (Label l : f.sources) label_bits.push_back(IndexOf(source_labels, l));
+        target_alternatives.clear();
+        if (f.unconditional) target_alternatives.push_back(kNoBit);
+        for (Label l : f.targets) target_alternatives.push_back(IndexOf(target_labels, l));
         ProtocolAlternatives(r, &protos);
-        SourceAlternatives(r, source_bit, &sources);
+        SourceAlternatives(r, label_bits, &sources);
         std::vector<Prefix> destinations = r.destination_ranges;
         if (destinations.empty()) destinations.push_back(Prefix{0, 0});
-        for (const ProtoAlt& p : protos) {
-          for (const SourceAlt& s : sources) {
-            for (const Prefix& d : destinations) {
-              spec.insert(spec.end(), {slots - k, k + 1, p.protocol, p.protocol_mask, s.src,
-                                       s.src_len, d.addr, d.len, p.port_first, p.port_last,
-                                       target_bit, target_mask, s.source_bits, s.source_mask});
+        for (uint32_t target_bit : target_alternatives) {
+          uint64_t target = target_bit == kNoBit ? 0 : uint64_t{1} << target_bit;
+          for (const ProtoAlt& p : protos) {
+            for (const SourceAlt& s : sources) {
+              uint64_t source = s.label_bit == kNoBit ? 0 : uint64_t{1} << s.label_bit;
+              for (const Prefix& d : destinations) {
+                spec.insert(spec.end(),
+                            {slots - k, k + 1, p.protocol, p.protocol_mask, s.range.addr,
+                             s.range.len, d.addr, d.len, p.port_first, p.port_last,
+                             static_cast<uint32_t>(target), static_cast<uint32_t>(target >> 32),
+                             static_cast<uint32_t>(target), static_cast<uint32_t>(target >> 32),
+                             static_cast<uint32_t>(source), static_cast<uint32_t>(source >> 32),
+                             static_cast<uint32_t>(source), static_cast<uint32_t>(source >> 32)});
+              }
             }
           }
         }
@@ -519,7 +519,7 @@ std::unique_ptr<Classifier> Classifier::Build(const RuleSet& rules, std::span<co
         pool.emplace(hash, band.acl);
         ++c->stats_.bands_built;
       }
-      c->stats_.acl_entries += static_cast<uint32_t>(band.acl->spec.size() / kSpecWords);
+      c->stats_.acl_entries += band.acl->entries();
     }
     c->stats_.bands += band_count;
   }
@@ -530,7 +530,7 @@ std::unique_ptr<Classifier> Classifier::Build(const RuleSet& rules, std::span<co
       sizeof(Classifier) +
       (c->nic_target_class_.capacity() + c->nic_source_class_.capacity()) * sizeof(uint32_t);
   for (const Tables& t : c->tables_) {
-    bytes += (t.target_bits.capacity() + t.source_bits.capacity()) * sizeof(uint32_t);
+    bytes += (t.target_bits.capacity() + t.source_bits.capacity()) * sizeof(uint64_t);
     for (const Band& b : t.bands) {
       bytes += sizeof(Band) + b.decisions.capacity() * sizeof(Decision) + sizeof(AclBand) +
                b.acl->spec.capacity() * sizeof(uint32_t);
@@ -542,7 +542,11 @@ std::unique_ptr<Classifier> Classifier::Build(const RuleSet& rules, std::span<co
 
 std::shared_ptr<Classifier::AclBand> Classifier::CompileBand(std::vector<uint32_t> spec,
                                                              uint64_t hash, std::string* error) {
-  const uint32_t count = static_cast<uint32_t>(spec.size() / kSpecWords);
+  const uint32_t target_words = spec[0];
+  const uint32_t source_words = spec[1];
+  const uint32_t fields = 4 + target_words + source_words;
+  const uint32_t count = static_cast<uint32_t>((spec.size() - kSpecHeader) / kSpecWords);
+  const size_t rule_size = RTE_ACL_RULE_SZ(fields);
   char name[RTE_ACL_NAMESIZE];
   std::snprintf(name, sizeof(name), "svpcfw-%d-%llu", static_cast<int>(getpid()),
                 static_cast<unsigned long long>(acl_sequence.fetch_add(1)));
@@ -550,39 +554,46 @@ std::shared_ptr<Classifier::AclBand> Classifier::CompileBand(std::vector<uint32_
   std::memset(&param, 0, sizeof(param));
   param.name = name;
   param.socket_id = SOCKET_ID_ANY;
-  param.rule_size = RTE_ACL_RULE_SZ(kFieldCount);
+  param.rule_size = static_cast<uint32_t>(rule_size);
   param.max_rule_num = count;
-  auto band = std::make_shared<Classifier::AclBand>();
+  auto band = std::make_shared<AclBand>();
   band->ctx = rte_acl_create(&param);
   if (band->ctx == nullptr) {
     if (error != nullptr) *error = std::string("rte_acl_create: ") + rte_strerror(rte_errno);
     return nullptr;
   }
-  std::vector<AclEntry> entries(count);
+  // Entries packed at the context's rule size (only the band's fields).
+  std::vector<uint8_t> packed(rule_size * count, 0);
   for (uint32_t i = 0; i < count; ++i) {
-    const uint32_t* w = &spec[size_t{i} * kSpecWords];
-    AclEntry& e = entries[i];
+    const uint32_t* w = &spec[kSpecHeader + size_t{i} * kSpecWords];
+    AclEntry e;
     std::memset(&e, 0, sizeof(e));
     e.data.category_mask = 1;
     e.data.priority = static_cast<int32_t>(w[kSpecPriority]);
     e.data.userdata = w[kSpecUserdata];
-    e.field[kFieldProtocol].value.u8 = static_cast<uint8_t>(w[kSpecProtocol]);
-    e.field[kFieldProtocol].mask_range.u8 = static_cast<uint8_t>(w[kSpecProtocolMask]);
-    e.field[kFieldSrc].value.u32 = w[kSpecSrc];
-    e.field[kFieldSrc].mask_range.u32 = w[kSpecSrcLen];
-    e.field[kFieldDst].value.u32 = w[kSpecDst];
-    e.field[kFieldDst].mask_range.u32 = w[kSpecDstLen];
-    e.field[kFieldPort].value.u32 = w[kSpecPortFirst];
-    e.field[kFieldPort].mask_range.u32 = w[kSpecPortLast];
-    e.field[kFieldTarget].value.u32 = w[kSpecTargetBits];
-    e.field[kFieldTarget].mask_range.u32 = w[kSpecTargetMask];
-    e.field[kFieldSource].value.u32 = w[kSpecSourceBits];
-    e.field[kFieldSource].mask_range.u32 = w[kSpecSourceMask];
+    e.field[0].value.u8 = static_cast<uint8_t>(w[kSpecProtocol]);
+    e.field[0].mask_range.u8 = static_cast<uint8_t>(w[kSpecProtocolMask]);
+    e.field[1].value.u32 = w[kSpecSrc];
+    e.field[1].mask_range.u32 = w[kSpecSrcLen];
+    e.field[2].value.u32 = w[kSpecDst];
+    e.field[2].mask_range.u32 = w[kSpecDstLen];
+    e.field[3].value.u32 = w[kSpecPortFirst];
+    e.field[3].mask_range.u32 = w[kSpecPortLast];
+    uint32_t f = 4;
+    for (uint32_t t = 0; t < target_words; ++t, ++f) {
+      e.field[f].value.u32 = w[kSpecTarget + t];
+      e.field[f].mask_range.u32 = w[kSpecTarget + 2 + t];
+    }
+    for (uint32_t s = 0; s < source_words; ++s, ++f) {
+      e.field[f].value.u32 = w[kSpecSource + s];
+      e.field[f].mask_range.u32 = w[kSpecSource + 2 + s];
+    }
+    std::memcpy(&packed[i * rule_size], &e, rule_size);
   }
   int rc =
-      rte_acl_add_rules(band->ctx, reinterpret_cast<const rte_acl_rule*>(entries.data()), count);
+      rte_acl_add_rules(band->ctx, reinterpret_cast<const rte_acl_rule*>(packed.data()), count);
   if (rc == 0) {
-    rte_acl_config cfg = AclConfig();
+    rte_acl_config cfg = AclConfig(target_words, source_words);
     rc = rte_acl_build(band->ctx, &cfg);
   }
   if (rc != 0) {
@@ -603,9 +614,13 @@ AclInput InputOf(const FlowKey& key) noexcept {
   in.src = rte_cpu_to_be_32(key.src);
   in.dst = rte_cpu_to_be_32(key.dst);
   in.port = rte_cpu_to_be_32(key.has_ports ? uint32_t{key.dst_port} : kNoPorts);
-  in.target_bits = 0;
-  in.source_bits = 0;
+  in.target[0] = in.target[1] = in.source[0] = in.source[1] = 0;
   return in;
+}
+
+void SetBits(uint32_t* words, uint64_t bits) noexcept {
+  words[0] = rte_cpu_to_be_32(static_cast<uint32_t>(bits));
+  words[1] = rte_cpu_to_be_32(static_cast<uint32_t>(bits >> 32));
 }
 
 Decision Implied(Direction direction) noexcept {
@@ -621,14 +636,14 @@ Decision Classifier::Classify(Direction direction, uint32_t target_class, uint32
   assert(target_class < stats_.target_classes && source_class < stats_.source_classes);
   AclInput in = InputOf(key);
   const uint8_t* data = reinterpret_cast<const uint8_t*>(&in);
-  const uint32_t* target_bits = t.target_bits.data() + target_class * band_count;
-  const uint32_t* source_bits =
+  const uint64_t* target_bits = t.target_bits.data() + target_class * band_count;
+  const uint64_t* source_bits =
       t.source_bits.empty() ? nullptr : t.source_bits.data() + source_class * band_count;
   for (size_t b = 0; b < band_count; ++b) {
     const Band& band = t.bands[b];
     if (target_bits[b] == 0 && !band.unconditional) continue;  // no rule of it applies
-    in.target_bits = rte_cpu_to_be_32(target_bits[b]);
-    in.source_bits = source_bits != nullptr ? rte_cpu_to_be_32(source_bits[b]) : 0;
+    SetBits(in.target, target_bits[b]);
+    if (source_bits != nullptr) SetBits(in.source, source_bits[b]);
     uint32_t result = 0;
     rte_acl_classify(band.acl->ctx, &data, &result, 1, 1);
     if (result != 0) return band.decisions[result - 1];
@@ -650,6 +665,8 @@ void Classifier::ClassifyBurst(Direction direction, std::span<const Query> queri
     uint8_t pending[kChunk];
     uint32_t pending_count = n;
     for (uint32_t i = 0; i < n; ++i) {
+      assert(q[i].target_class < stats_.target_classes);
+      assert(q[i].source_class < stats_.source_classes);
       in[i] = InputOf(q[i].key);
       out[i] = implied;
       pending[i] = static_cast<uint8_t>(i);
@@ -662,14 +679,12 @@ void Classifier::ClassifyBurst(Direction direction, std::span<const Query> queri
       uint32_t count = 0;
       for (uint32_t j = 0; j < pending_count; ++j) {
         const uint32_t i = pending[j];
-        assert(q[i].target_class < stats_.target_classes);
-        const uint32_t target_bits = t.target_bits[q[i].target_class * band_count + b];
+        const uint64_t target_bits = t.target_bits[q[i].target_class * band_count + b];
         if (target_bits == 0 && !band.unconditional) continue;
-        in[i].target_bits = rte_cpu_to_be_32(target_bits);
-        in[i].source_bits =
-            t.source_bits.empty()
-                ? 0
-                : rte_cpu_to_be_32(t.source_bits[q[i].source_class * band_count + b]);
+        SetBits(in[i].target, target_bits);
+        if (!t.source_bits.empty()) {
+          SetBits(in[i].source, t.source_bits[q[i].source_class * band_count + b]);
+        }
         data[count] = reinterpret_cast<const uint8_t*>(&in[i]);
         which[count++] = static_cast<uint8_t>(i);
       }

@@ -4,17 +4,17 @@
 // AND the deciding rule index) for every target NIC, packet and remote sender.
 //
 // How (details in firewall/README.md, "Classifier"):
-// - Tags and service accounts are compiled away. A "target condition" is what a rule's targets
-//   ask of a NIC (has one of these target tags / service accounts); NICs that satisfy the same
-//   target conditions form a target class. A "source condition" is an ingress rule's source tags
-//   and service accounts; senders that satisfy the same source conditions form a source class,
-//   class 0 (kNoSourceClass) being "satisfies none", which is also every non-instance sender.
+// - Tags and service accounts are compiled away. NICs whose tags and service accounts satisfy
+//   the same rules' targets form a target class; senders satisfying the same ingress rules'
+//   source tags / service accounts form a source class, class 0 (kNoSourceClass) being "none",
+//   which is also every non-instance sender. The data plane passes two small integers.
 // - Per direction, the rules in evaluation order (priority, deny first, index) are cut into
 //   bands at content-defined points (a rule whose name hashes to 0 ends a band), so a one-rule
 //   change alters one or two bands. Each band is one rte_acl context over (protocol, source,
-//   destination, destination port, target-condition bits, source-condition bits); the first band
-//   with a match decides, since every rule of band i precedes every rule of band i + 1.
-// - Build(..., previous) reuses every band whose compiled content is byte-identical to one of
+//   destination, destination port, target labels, source labels), where a label is one tag or
+//   service account the band's rules name, one bit each (up to 64 per band). The first band
+//   with a match decides: every rule of band i precedes every rule of band i + 1.
+// - Build(..., previous) reuses every band whose compiled content is word-identical to one of
 //   `previous` (shared, reference counted), so a change rebuilds only the bands it touches.
 //
 // Requires an initialised EAL (rte_acl allocates from the DPDK heap). Build runs on the control
@@ -58,9 +58,9 @@ struct ClassifierStats {
 
 class Classifier {
  public:
-  // Bands never mix more distinct target (or source) conditions than this: each is one bit of
-  // a 32-bit rte_acl field.
-  static constexpr uint32_t kMaxConditionsPerBand = 32;
+  // Bands never name more distinct target (or source) tags and service accounts than this: one
+  // bit each in two 32-bit rte_acl fields.
+  static constexpr uint32_t kMaxLabelsPerBand = 64;
 
   struct Query {
     FlowKey key;
@@ -111,13 +111,13 @@ class Classifier {
   };
   struct Tables {
     std::vector<Band> bands;
-    // [class * bands.size() + band]: the class's condition bits in that band's numbering.
-    std::vector<uint32_t> target_bits;
-    std::vector<uint32_t> source_bits;
+    // [class * bands.size() + band]: the class's labels as bits in that band's numbering.
+    std::vector<uint64_t> target_bits;
+    std::vector<uint64_t> source_bits;  // ingress only
   };
 
   Classifier() = default;
-  // One band's rte_acl context from its content (kSpecWords words per entry, see the .cc).
+  // One band's rte_acl context from its content (header and entry words, see the .cc).
   static std::shared_ptr<AclBand> CompileBand(std::vector<uint32_t> spec, uint64_t hash,
                                               std::string* error);
 
