@@ -71,6 +71,7 @@ std::optional<ResourceKind> KindFromName(std::string_view kind) {
   if (kind == "compute#instance") return ResourceKind::kInstance;
   if (kind == "compute#firewall") return ResourceKind::kFirewall;
   if (kind == "compute#route") return ResourceKind::kRoute;
+  if (kind == "compute#firewallPolicy") return ResourceKind::kFirewallPolicy;
   return std::nullopt;
 }
 
@@ -80,11 +81,15 @@ std::optional<ResourceKind> KindFromAssetType(std::string_view type) {
   if (type == "compute.googleapis.com/Instance") return ResourceKind::kInstance;
   if (type == "compute.googleapis.com/Firewall") return ResourceKind::kFirewall;
   if (type == "compute.googleapis.com/Route") return ResourceKind::kRoute;
+  if (type == "compute.googleapis.com/FirewallPolicy") return ResourceKind::kFirewallPolicy;
   return std::nullopt;
 }
 
 // The kind of a resource without "kind", from the fields only that kind has.
 std::optional<ResourceKind> InferKind(const json::object& object) {
+  if (object.contains("rules") && (object.contains("associations") || object.contains("parent"))) {
+    return ResourceKind::kFirewallPolicy;
+  }
   if (object.contains("ipCidrRange")) return ResourceKind::kSubnetwork;
   if (object.contains("networkInterfaces")) return ResourceKind::kInstance;
   if (object.contains("allowed") || object.contains("denied")) return ResourceKind::kFirewall;

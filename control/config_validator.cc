@@ -5,6 +5,7 @@
 #include <map>
 #include <tuple>
 
+#include "control/policy_validator.h"
 #include "control/resource_ref.h"
 
 namespace svpc::control {
@@ -90,6 +91,7 @@ class Validator {
     CheckFirewalls();
     CheckRoutes();
     CheckTestbed();
+    ValidateFirewallPolicies(config_, unparsed_, issues_);
   }
 
  private:

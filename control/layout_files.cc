@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "control/json_fields.h"
+#include "control/policy_parser.h"
 #include "control/resource_ref.h"
 
 namespace svpc::control {
@@ -270,6 +271,7 @@ void ParseSharedVpcFile(const json::value& root, const std::string& file, Config
     }
     shared.org_policies_json.push_back(json::serialize(policy));
   }
+  ParseResourceHierarchy(f, file, issues, shared);
 }
 
 void ParseTestbedFile(const json::value& root, const std::string& file,

@@ -11,6 +11,9 @@
 //   firewall    projects/P/global/firewalls/N
 //   vpnTunnel   projects/P/regions/R/vpnTunnels/T
 //   attachment  projects/P/regions/R/interconnectAttachments/A
+//   firewall policy (global network)    projects/P/global/firewallPolicies/N
+//   firewall policy (regional network)  projects/P/regions/R/firewallPolicies/N
+//   firewall policy (hierarchical)      locations/global/firewallPolicies/ID
 
 #include <cstdint>
 #include <optional>
@@ -25,6 +28,10 @@ struct Origin {
   std::string file;  // path relative to the configuration directory
 };
 
+// networkFirewallPolicyEnforcementOrder: where the network firewall policies (global, then
+// regional) are evaluated relative to the VPC firewall rules.
+enum class FirewallPolicyEnforcementOrder { kAfterClassicFirewall, kBeforeClassicFirewall };
+
 struct Network {
   Origin origin;
   std::string project;
@@ -33,6 +40,8 @@ struct Network {
   bool auto_create_subnetworks = false;
   std::string routing_mode = "REGIONAL";
   uint32_t mtu = 1460;
+  FirewallPolicyEnforcementOrder firewall_policy_enforcement_order =
+      FirewallPolicyEnforcementOrder::kAfterClassicFirewall;
 };
 
 struct SecondaryRange {
@@ -77,6 +86,8 @@ struct Instance {
   std::vector<std::string> tags;
   std::vector<std::string> service_accounts;  // emails
   std::vector<NetworkInterface> nics;
+  // Secure tags: the tag values of params.resourceManagerTags ("tagValues/123"), sorted, unique.
+  std::vector<std::string> secure_tags;
 };
 
 struct PortRange {
@@ -111,6 +122,51 @@ struct Firewall {
   std::vector<std::string> target_service_accounts;
   bool disabled = false;
   bool log = false;
+};
+
+// Firewall policies (hierarchical at organization/folder level; global and regional network
+// firewall policies). Evaluation order and matching: firewall/policy_evaluator.h.
+enum class FirewallPolicyKind { kHierarchical, kGlobal, kRegional };
+enum class PolicyAction { kAllow, kDeny, kGotoNext };
+
+// One entry of `rules[]`, keyed by its priority (unique within the policy). Fields of `match`
+// that are not emulated (FQDNs, geolocations, threat intelligence, address groups) make the
+// loader leave the rule out with a warning.
+struct FirewallPolicyRule {
+  uint32_t priority = 0;  // 0..2147483647
+  PolicyAction action = PolicyAction::kAllow;
+  Direction direction = Direction::kIngress;
+  bool disabled = false;
+  bool log = false;                             // enableLogging
+  std::vector<ProtocolPorts> protocols;         // match.layer4Configs
+  std::vector<Prefix> source_ranges;            // match.srcIpRanges (IPv4 entries)
+  std::vector<Prefix> destination_ranges;       // match.destIpRanges (IPv4 entries)
+  std::vector<std::string> source_secure_tags;  // match.srcSecureTags[].name, "tagValues/N"
+  std::vector<std::string> target_secure_tags;  // targetSecureTags[].name
+  std::vector<std::string> target_service_accounts;
+  std::vector<std::string> target_network_refs;  // targetResources (hierarchical), canonical
+  // Index in the resource's rules[] (rules left out shift the others), for issue paths.
+  size_t position = 0;
+};
+
+// An association of a policy with where it applies: "organizations/ID" or "folders/ID"
+// (hierarchical), or a canonical network reference (network policies).
+struct FirewallPolicyAssociation {
+  std::string name;
+  std::string attachment_target;
+};
+
+struct FirewallPolicy {
+  Origin origin;
+  FirewallPolicyKind kind = FirewallPolicyKind::kGlobal;
+  std::string project;     // network policies
+  std::string region;      // regional network policies
+  std::string name;        // network policies: the name; hierarchical: the numeric ID
+  std::string short_name;  // shortName (or displayName); empty for network policies
+  std::string self_ref;    // canonical, see the top of this file
+  std::string parent;      // hierarchical: "organizations/ID" or "folders/ID"
+  std::vector<FirewallPolicyAssociation> associations;
+  std::vector<FirewallPolicyRule> rules;  // in file order; disabled rules included
 };
 
 enum class NextHopKind { kGateway, kInstance, kIp, kVpnTunnel, kInterconnectAttachment, kIlb };
@@ -150,6 +206,24 @@ struct IamPolicy {
   std::vector<IamBinding> bindings;
 };
 
+// The Resource Manager hierarchy above the projects (shared-vpc.json `resourceHierarchy`), for
+// hierarchical firewall policies. Names are "organizations/ID" and "folders/ID".
+struct Folder {
+  std::string name;
+  std::string parent;  // the organization or another folder
+};
+
+struct ProjectParent {
+  std::string project_id;
+  std::string parent;  // the organization or a folder
+};
+
+struct ResourceHierarchy {
+  std::string organization;  // empty: no hierarchy given
+  std::vector<Folder> folders;
+  std::vector<ProjectParent> projects;
+};
+
 // Shared VPC layout (shared-vpc.json). IAM and org policies are kept verbatim for a later issue.
 struct SharedVpc {
   Origin origin;
@@ -158,6 +232,7 @@ struct SharedVpc {
   std::vector<std::string> standalone_projects;
   std::vector<IamPolicy> iam_policies;
   std::vector<std::string> org_policies_json;  // each entry serialised as it was read
+  ResourceHierarchy resource_hierarchy;
 };
 
 struct TestbedPort {
@@ -190,6 +265,7 @@ struct Config {
   std::vector<Instance> instances;
   std::vector<Firewall> firewalls;
   std::vector<Route> routes;
+  std::vector<FirewallPolicy> firewall_policies;
   SharedVpc shared_vpc;
   Testbed testbed;
 };

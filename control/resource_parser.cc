@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "control/json_fields.h"
+#include "control/policy_parser.h"
 #include "control/resource_ref.h"
 
 namespace svpc::control {
@@ -29,6 +30,8 @@ RefKind RefKindOf(ResourceKind kind) {
       return RefKind::kFirewall;
     case ResourceKind::kRoute:
       return RefKind::kRoute;
+    case ResourceKind::kFirewallPolicy:  // parsed by policy_parser.h
+      break;
   }
   return RefKind::kNetwork;
 }
@@ -260,6 +263,7 @@ void ParseNetwork(const JsonFields& f, Identity id, const ResourceSource& source
       network.mtu = static_cast<uint32_t>(*mtu);
     }
   }
+  ParseNetworkPolicyFields(f, network);
   if (!f.scope().failed()) config.networks.push_back(std::move(network));
 }
 
@@ -329,6 +333,7 @@ void ParseInstance(const JsonFields& f, Identity id, const ResourceSource& sourc
   }
   if (auto value = f.Bool("canIpForward")) instance.can_ip_forward = *value;
   if (auto tags = f.Object("tags")) instance.tags = tags->StringList("items");
+  ParseInstanceSecureTags(f, instance);
   for (auto& [index, account] : f.ObjectList("serviceAccounts")) {
     if (auto email = account.String("email")) {
       instance.service_accounts.push_back(*email);
@@ -615,6 +620,9 @@ bool ParseRoute(const JsonFields& f, Identity id, const ResourceSource& source, 
 
 ParsedResource ParseResource(ResourceKind kind, const json::object& data,
                              const ResourceSource& source, Config& config, IssueList& issues) {
+  if (kind == ResourceKind::kFirewallPolicy) {
+    return ParseFirewallPolicy(data, source, config, issues);  // policy_parser.h
+  }
   std::string label = source.label;
   if (const json::value* name = data.if_contains("name"); name != nullptr && name->is_string()) {
     label = std::string(name->get_string());
@@ -643,6 +651,8 @@ ParsedResource ParseResource(ResourceKind kind, const json::object& data,
       break;
     case ResourceKind::kRoute:
       if (!ParseRoute(f, id, source, config)) return result;
+      break;
+    case ResourceKind::kFirewallPolicy:  // handled above
       break;
   }
   result.added = identified && !scope.failed();

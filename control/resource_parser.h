@@ -12,7 +12,7 @@
 
 namespace svpc::control {
 
-enum class ResourceKind { kNetwork, kSubnetwork, kInstance, kFirewall, kRoute };
+enum class ResourceKind { kNetwork, kSubnetwork, kInstance, kFirewall, kRoute, kFirewallPolicy };
 
 // Where a resource was read.
 struct ResourceSource {
