@@ -7,6 +7,7 @@
 #include "control/compiler.h"
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
+#include "control/engine_options.h"
 #include "pcap/replay.h"
 
 namespace svpc::control {
@@ -20,6 +21,11 @@ int RunReplayCommand(const ReplayCommand& command) {
       return 2;
     }
     inputs.push_back({arg.substr(0, eq), arg.substr(eq + 1)});
+  }
+  pcap::ReplayOptions options;
+  if (!ParseEngineOptions(command.conntrack_capacity, command.idle_timeout_s,
+                          command.on_rule_change, options.conntrack, options.on_rule_change)) {
+    return 2;
   }
   LoadResult loaded = LoadConfig(command.config_dir);
   for (const ConfigIssue& w : loaded.warnings) std::cerr << "warning: " << FormatIssue(w) << '\n';
@@ -48,7 +54,7 @@ int RunReplayCommand(const ReplayCommand& command) {
     if (!snap) {
       std::cerr << "error: compiling the configuration: " << error << '\n';
       status = 2;
-    } else if (!pcap::RunReplay(*snap, inputs, command.out_dir, &summary, &error)) {
+    } else if (!pcap::RunReplay(*snap, inputs, command.out_dir, options, &summary, &error)) {
       std::cerr << "error: " << error << '\n';
       status = 2;
     } else {
@@ -70,6 +76,7 @@ void AddReplayCommand(CLI::App& app, int& exit_code, const std::vector<std::stri
       ->required();
   command->add_option("--out", cmd->out_dir, "Output directory")->required();
   command->add_flag("--quiet", cmd->quiet, "Do not print the flow table");
+  AddEngineOptions(*command, cmd->conntrack_capacity, cmd->idle_timeout_s, cmd->on_rule_change);
   command->footer("EAL options for experts go after `--`.");
   command->callback([cmd, &exit_code, &eal_args] {
     cmd->eal_args = eal_args;

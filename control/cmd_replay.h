@@ -14,6 +14,9 @@ struct ReplayCommand {
   std::string out_dir;
   std::vector<std::string> eal_args;
   bool quiet = false;  // no flow table
+  uint32_t conntrack_capacity = 1'000'000;
+  double idle_timeout_s = 600;
+  std::string on_rule_change = "continue";
 };
 
 // Returns the process exit status: 0 when the replay ran (whatever the verdicts), 1 for an

@@ -16,6 +16,7 @@
 #include "control/compiler.h"
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
+#include "control/engine_options.h"
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_store.h"
 #include "dataplane/worker.h"
@@ -54,6 +55,10 @@ class Daemon {
   explicit Daemon(const DaemonOptions& options) : options_(options) {}
 
   int Run() {
+    if (!ParseEngineOptions(options_.conntrack_capacity, options_.idle_timeout_s,
+                            options_.on_rule_change, conntrack_config_, on_rule_change_)) {
+      return 2;
+    }
     LoadResult loaded = LoadConfig(options_.config_dir);
     LogIssues(loaded);
     if (!loaded.errors.empty()) {
@@ -111,7 +116,13 @@ class Daemon {
       spdlog::error("{}", error);
       return 2;
     }
-    worker_ = std::make_unique<dataplane::Worker>(0, *store_, ports_);
+    conntrack_ = firewall::ConnTrack::Create(conntrack_config_, &error);
+    if (!conntrack_) {
+      spdlog::error("{}", error);
+      return 2;
+    }
+    worker_ =
+        std::make_unique<dataplane::Worker>(0, *store_, ports_, conntrack_.get(), on_rule_change_);
     WorkerLaunch launch{worker_.get(), &stop_};
     rte_eal_remote_launch(WorkerMain, &launch, worker_lcore);
     spdlog::info("svpcd: serving {} port(s) on lcore {}, configuration generation {}",
@@ -144,6 +155,16 @@ class Daemon {
       });
     };
     arm_counters();
+    boost::asio::steady_timer health_timer(io);
+    std::function<void()> arm_health = [&] {
+      health_timer.expires_after(std::chrono::seconds(1));
+      health_timer.async_wait([&](const boost::system::error_code& ec) {
+        if (ec) return;
+        ReportTableFull();
+        arm_health();
+      });
+    };
+    arm_health();
     io.run();
 
     stop_.store(true);
@@ -151,6 +172,7 @@ class Daemon {
     WriteCounters();
     ports_.Close();
     worker_.reset();
+    conntrack_.reset();
     store_.reset();
     rte_mempool_free(pool);
     spdlog::info("svpcd: stopped cleanly");
@@ -185,6 +207,23 @@ class Daemon {
     spdlog::info("svpcd: configuration generation {} published", generation_);
   }
 
+  // The connection table being full is an operator problem: say so, at most every 10 s.
+  void ReportTableFull() {
+    uint64_t dropped =
+        worker_->counters().drops[static_cast<int>(dataplane::DropCause::kConntrackTableFull)];
+    auto now = std::chrono::steady_clock::now();
+    if (dropped == table_full_reported_ || now - table_full_logged_at_ < std::chrono::seconds(10)) {
+      return;
+    }
+    spdlog::warn(
+        "connection table full ({} entries): {} new connection(s) dropped since the last report "
+        "(CONNTRACK_TABLE_FULL); established connections keep working. Raise "
+        "--conntrack-capacity or lower --conntrack-idle-timeout",
+        conntrack_->capacity(), dropped - table_full_reported_);
+    table_full_reported_ = dropped;
+    table_full_logged_at_ = now;
+  }
+
   void WriteCounters() {
     if (options_.counters_file.empty() || !worker_) return;
     const dataplane::Snapshot* snap = store_->Acquire();
@@ -201,6 +240,11 @@ class Daemon {
   dataplane::PortSet ports_;
   std::unique_ptr<dataplane::SnapshotStore> store_;
   std::unique_ptr<dataplane::Worker> worker_;
+  firewall::ConnTrack::Config conntrack_config_;
+  dataplane::OnRuleChange on_rule_change_ = dataplane::OnRuleChange::kContinue;
+  std::unique_ptr<firewall::ConnTrack> conntrack_;
+  uint64_t table_full_reported_ = 0;
+  std::chrono::steady_clock::time_point table_full_logged_at_{};
   std::atomic<bool> stop_{false};
   uint64_t generation_ = 0;
 };

@@ -17,6 +17,9 @@ struct DaemonOptions {
   std::string counters_file;  // written on stop and every `counters_interval_s`
   unsigned counters_interval_s = 5;
   std::vector<std::string> eal_args;
+  uint32_t conntrack_capacity = 1'000'000;
+  double idle_timeout_s = 600;
+  std::string on_rule_change = "continue";
 };
 
 int RunDaemon(const DaemonOptions& options);

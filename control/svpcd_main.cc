@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "control/daemon.h"
+#include "control/engine_options.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> eal_args;
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--counters", options.counters_file,
                  "write counters JSON here periodically and on stop");
   app.add_option("--counters-interval", options.counters_interval_s, "seconds between writes");
+  svpc::control::AddEngineOptions(app, options.conntrack_capacity, options.idle_timeout_s,
+                                  options.on_rule_change);
   app.footer("EAL options for experts go after `--`; without them svpcd picks working defaults.");
   try {
     app.parse(own_argc, argv);

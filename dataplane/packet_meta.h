@@ -11,8 +11,9 @@ struct rte_mbuf;
 
 namespace svpc::dataplane {
 
-inline constexpr int32_t kNotEvaluated = -2;  // firewall rule fields: no rule was consulted
-inline constexpr int32_t kImplied = -1;       // the implied rule decided
+inline constexpr int32_t kNotEvaluated = -2;   // firewall rule fields: no rule was consulted
+inline constexpr int32_t kImplied = -1;        // the implied rule decided
+inline constexpr int32_t kTrackingState = -3;  // connection tracking, not a rule, allowed it
 inline constexpr uint16_t kNoPort = 0xffff;
 
 enum class L3Kind : uint8_t { kNone, kIpv4, kArp };
@@ -31,7 +32,19 @@ struct PacketMeta {
   Ipv4 dst = 0;
   uint8_t protocol = 0;
   bool has_ports = false;
-  bool fragment = false;  // any fragment (first or later)
+  bool fragment = false;        // any fragment (first or later)
+  bool later_fragment = false;  // fragment offset > 0: no L4 header
+  uint16_t ip_id = 0;
+  uint8_t tcp_flags = 0;
+  uint8_t icmp_type = 0;
+  uint16_t icmp_id = 0;  // echo request/reply identifier
+  // ICMP errors (destination unreachable, time exceeded, ...): the packet they are about.
+  bool icmp_error = false;
+  Ipv4 inner_src = 0;
+  Ipv4 inner_dst = 0;
+  uint8_t inner_protocol = 0;
+  uint16_t inner_src_port = 0;
+  uint16_t inner_dst_port = 0;
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
   uint16_t ip_total_length = 0;
@@ -47,6 +60,8 @@ struct PacketMeta {
   int32_t egress_rule = kNotEvaluated;
   int32_t ingress_rule = kNotEvaluated;
   int32_t route = -1;
+  int32_t conn = -1;     // connection tracking entry, when tracked
+  bool tracked = false;  // conntrack (or the first fragment's verdict) allowed it
   uint16_t out_port = kNoPort;
   Verdict verdict = Verdict::kDrop;
   DropCause cause = DropCause::kNone;

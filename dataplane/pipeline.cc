@@ -16,6 +16,11 @@ constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kProtoSctp = 132;
+constexpr uint8_t kIcmpEchoReply = 0;
+constexpr uint8_t kIcmpEchoRequest = 8;
+// The metadata server: always reachable from instances, whatever the firewall says. It is not
+// emulated: its packets are consumed by the fabric (LOCAL).
+constexpr Ipv4 kMetadataServer = 0xa9fea9fe;  // 169.254.169.254
 // GCP blocks egress to TCP destination port 25 towards the internet. Whether it also blocks it
 // towards on-prem (VPN / Interconnect) is unconfirmed; we block only the internet.
 constexpr uint16_t kBlockedSmtpPort = 25;
@@ -36,6 +41,37 @@ inline void Store32(uint8_t* p, uint32_t v) {
   p[1] = (v >> 16) & 0xff;
   p[2] = (v >> 8) & 0xff;
   p[3] = v & 0xff;
+}
+
+bool IsIcmpEcho(uint8_t type) { return type == kIcmpEchoRequest || type == kIcmpEchoReply; }
+
+// ICMP echo identifier, or for errors the header (and ports) of the packet they are about.
+void ParseIcmp(const uint8_t* icmp, uint32_t len, PacketMeta& meta) noexcept {
+  meta.icmp_type = icmp[0];
+  if (IsIcmpEcho(meta.icmp_type)) {
+    meta.icmp_id = Load16(icmp + 4);
+    return;
+  }
+  const bool error = meta.icmp_type == 3 || meta.icmp_type == 4 || meta.icmp_type == 5 ||
+                     meta.icmp_type == 11 || meta.icmp_type == 12;
+  if (!error || len < 8 + 20) return;
+  const uint8_t* inner = icmp + 8;
+  const uint32_t inner_ihl = (inner[0] & 0x0f) * 4u;
+  if ((inner[0] >> 4) != 4 || inner_ihl < 20 || len < 8 + inner_ihl) return;
+  meta.icmp_error = true;
+  meta.inner_protocol = inner[9];
+  meta.inner_src = Load32(inner + 12);
+  meta.inner_dst = Load32(inner + 16);
+  const uint8_t* inner_l4 = inner + inner_ihl;
+  const uint32_t inner_l4_len = len - 8 - inner_ihl;
+  if ((meta.inner_protocol == kProtoTcp || meta.inner_protocol == kProtoUdp ||
+       meta.inner_protocol == kProtoSctp) &&
+      inner_l4_len >= 4) {
+    meta.inner_src_port = Load16(inner_l4);
+    meta.inner_dst_port = Load16(inner_l4 + 2);
+  } else if (meta.inner_protocol == kProtoIcmp && inner_l4_len >= 8 && IsIcmpEcho(inner_l4[0])) {
+    meta.inner_src_port = meta.inner_dst_port = Load16(inner_l4 + 4);
+  }
 }
 
 void ParseOne(rte_mbuf* m, PacketMeta& meta) noexcept {
@@ -80,9 +116,11 @@ void ParseOne(rte_mbuf* m, PacketMeta& meta) noexcept {
   meta.protocol = l3[9];
   meta.src = Load32(l3 + 12);
   meta.dst = Load32(l3 + 16);
+  meta.ip_id = Load16(l3 + 4);
   const uint16_t frag = Load16(l3 + 6);
   const uint16_t frag_offset = frag & 0x1fff;
   meta.fragment = (frag & 0x2000) != 0 || frag_offset != 0;
+  meta.later_fragment = frag_offset != 0;
   if (frag_offset == 0) {
     const uint8_t* l4 = l3 + ihl;
     const uint32_t l4_len = total - ihl;
@@ -103,6 +141,8 @@ void ParseOne(rte_mbuf* m, PacketMeta& meta) noexcept {
       meta.src_port = Load16(l4);
       meta.dst_port = Load16(l4 + 2);
     }
+    if (meta.protocol == kProtoTcp && l4_len >= 14) meta.tcp_flags = l4[13];
+    if (meta.protocol == kProtoIcmp && l4_len >= 8) ParseIcmp(l4, l4_len, meta);
   }
   meta.flow_hash =
       rte_jhash_3words(meta.src, meta.dst,
@@ -153,6 +193,25 @@ firewall::FlowKey KeyOf(const PacketMeta& meta) {
                            meta.has_ports, meta.src_port, meta.dst_port};
 }
 
+// The connection a packet belongs to, as conntrack keys it.
+firewall::FlowTuple TupleOf(const PacketMeta& m) {
+  uint16_t sport = m.has_ports ? m.src_port : 0;
+  uint16_t dport = m.has_ports ? m.dst_port : 0;
+  if (m.protocol == kProtoIcmp && IsIcmpEcho(m.icmp_type)) sport = dport = m.icmp_id;
+  return firewall::FlowTuple{
+      static_cast<uint32_t>(m.network), m.src, m.dst, sport, dport, m.protocol};
+}
+
+// The connection an ICMP error is about.
+firewall::FlowTuple InnerTupleOf(const PacketMeta& m) {
+  return firewall::FlowTuple{static_cast<uint32_t>(m.network),
+                             m.inner_src,
+                             m.inner_dst,
+                             m.inner_src_port,
+                             m.inner_dst_port,
+                             m.inner_protocol};
+}
+
 bool IsBroadcastOrMulticast(Ipv4 dst) { return dst == 0xffffffffu || (dst >> 28) == 0xe; }
 
 }  // namespace
@@ -191,6 +250,10 @@ void ClassifyStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
       meta.Drop(DropCause::kForeignIpDisallowed);
       continue;
     }
+    if (nic != nullptr && meta.dst == kMetadataServer) {
+      meta.Finish(Verdict::kLocal, kNoPort);
+      continue;
+    }
     if (IsBroadcastOrMulticast(meta.dst)) {
       meta.Drop(DropCause::kTrafficTypeBlocked);
       continue;
@@ -202,10 +265,41 @@ void ClassifyStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
   }
 }
 
+void ConntrackStage::Run(firewall::ConnTrack* conntrack, Burst& burst) const noexcept {
+  if (conntrack == nullptr) return;
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    if (meta.done || meta.l3 != L3Kind::kIpv4) continue;
+    if (meta.later_fragment) {
+      auto verdict = conntrack->LaterFragment(TupleOf(meta), meta.ip_id, meta.time_ns);
+      if (verdict == firewall::ConnTrack::FragmentVerdict::kAllowed) {
+        meta.tracked = true;
+      } else if (verdict == firewall::ConnTrack::FragmentVerdict::kDenied) {
+        meta.Drop(DropCause::kFirewallRule);
+      }
+      continue;  // unknown datagram: evaluated on its own, without ports
+    }
+    if (meta.icmp_error) {
+      // Errors about a tracked connection pass; they do not keep it alive.
+      if (conntrack->Peek(InnerTupleOf(meta), meta.time_ns) >= 0) meta.tracked = true;
+      continue;
+    }
+    int32_t conn = conntrack->Lookup(TupleOf(meta), meta.tcp_flags, meta.time_ns);
+    if (conn >= 0) {
+      meta.tracked = true;
+      meta.conn = conn;
+    }
+  }
+}
+
 void EgressFirewallStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done || meta.src_nic < 0) continue;
+    if (meta.tracked) {
+      meta.egress_rule = kTrackingState;
+      continue;
+    }
     const NicInfo& nic = snap.nics[meta.src_nic];
     const firewall::RuleSet& rules = snap.networks[meta.network].firewall;
     firewall::Decision d =
@@ -274,24 +368,100 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
   }
 }
 
-void IngressFirewallStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
+// The sender's identity as the receiver's ingress rules see it, or nullptr.
+const firewall::Identity* RemoteIdentity(const NicInfo* sender, const NicInfo& receiver, Ipv4 src,
+                                         firewall::Identity& storage) {
+  if (sender == nullptr || sender->network != receiver.network) return nullptr;
+  if (src != sender->ip && !(kSourceIdentityCoversAliasRanges && sender->Owns(src))) {
+    return nullptr;
+  }
+  storage = sender->Identity();
+  return &storage;
+}
+
+// OnRuleChange::kRecheck: evaluates the connection's opening direction (initiator -> responder)
+// against the current rules at both ends. Returns false, with the denying rule placed in
+// `meta`'s field for the side that denied, when the connection is no longer allowed.
+bool RecheckConnection(const Snapshot& snap, const firewall::ConnEntry& entry, bool from_initiator,
+                       PacketMeta& meta) noexcept {
+  const int32_t opener = from_initiator ? meta.src_nic : meta.dst_nic;
+  const int32_t responder = from_initiator ? meta.dst_nic : meta.src_nic;
+  const firewall::FlowTuple& t = entry.initiator;
+  firewall::FlowKey key{t.src,      t.dst,
+                        t.protocol, t.protocol != kProtoIcmp && (t.src_port | t.dst_port) != 0,
+                        t.src_port, t.dst_port};
+  const firewall::RuleSet& rules = snap.networks[meta.network].firewall;
+  if (opener >= 0) {
+    firewall::Decision d =
+        rules.Evaluate(firewall::Direction::kEgress, snap.nics[opener].egress_rules, key, nullptr);
+    if (d.action == firewall::Action::kDeny) {
+      (from_initiator ? meta.egress_rule : meta.ingress_rule) = d.rule;
+      return false;
+    }
+  }
+  if (responder >= 0) {
+    const NicInfo& receiver = snap.nics[responder];
+    firewall::Identity storage;
+    const firewall::Identity* remote =
+        RemoteIdentity(opener >= 0 ? &snap.nics[opener] : nullptr, receiver, t.src, storage);
+    firewall::Decision d =
+        rules.Evaluate(firewall::Direction::kIngress, receiver.ingress_rules, key, remote);
+    if (d.action == firewall::Action::kDeny) {
+      (from_initiator ? meta.ingress_rule : meta.egress_rule) = d.rule;
+      return false;
+    }
+  }
+  return true;
+}
+
+void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
+                               OnRuleChange on_rule_change, Burst& burst) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
-    if (meta.done || meta.dst_nic < 0) continue;
+    if (meta.done) continue;
+    if (meta.tracked) {
+      if (meta.dst_nic >= 0) meta.ingress_rule = kTrackingState;
+      if (meta.conn < 0) continue;
+      firewall::ConnEntry& entry = conntrack->entry(meta.conn);
+      if (entry.generation == snap.generation) continue;
+      if (on_rule_change == OnRuleChange::kRecheck &&
+          !RecheckConnection(snap, entry, conntrack->IsInitiator(meta.conn, TupleOf(meta)), meta)) {
+        conntrack->Remove(meta.conn);
+        meta.conn = -1;
+        meta.Drop(DropCause::kFirewallRule);
+        continue;
+      }
+      entry.generation = static_cast<uint32_t>(snap.generation);
+      continue;
+    }
+    if (meta.dst_nic < 0) continue;
     const NicInfo& nic = snap.nics[meta.dst_nic];
     const NicInfo* sender = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
-    firewall::Identity remote_identity;
-    const firewall::Identity* remote = nullptr;
-    if (sender != nullptr && sender->network == nic.network &&
-        (meta.src == sender->ip || (kSourceIdentityCoversAliasRanges && sender->Owns(meta.src)))) {
-      remote_identity = sender->Identity();
-      remote = &remote_identity;
-    }
+    firewall::Identity storage;
+    const firewall::Identity* remote = RemoteIdentity(sender, nic, meta.src, storage);
     const firewall::RuleSet& rules = snap.networks[nic.network].firewall;
     firewall::Decision d =
         rules.Evaluate(firewall::Direction::kIngress, nic.ingress_rules, KeyOf(meta), remote);
     meta.ingress_rule = d.rule;
     if (d.action == firewall::Action::kDeny) meta.Drop(DropCause::kFirewallRule);
+  }
+}
+
+void ConntrackCommitStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
+                               Burst& burst) const noexcept {
+  if (conntrack == nullptr) return;
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    if (meta.done || meta.tracked || meta.l3 != L3Kind::kIpv4) continue;
+    // Only traffic a firewall judged opens connections; errors and later fragments never do.
+    if ((meta.src_nic < 0 && meta.dst_nic < 0) || meta.icmp_error || meta.later_fragment) continue;
+    int32_t conn = conntrack->Insert(TupleOf(meta), meta.tcp_flags, meta.time_ns,
+                                     static_cast<uint32_t>(snap.generation));
+    if (conn == firewall::ConnTrack::kFull) {
+      meta.Drop(DropCause::kConntrackTableFull);
+      continue;
+    }
+    meta.conn = conn;
   }
 }
 
@@ -324,12 +494,22 @@ void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) c
   }
   parse_.Run(burst);
   classify_.Run(snap, burst);
+  conntrack_lookup_.Run(conntrack_, burst);
   egress_firewall_.Run(snap, burst);
   route_.Run(snap, burst);
-  ingress_firewall_.Run(snap, burst);
+  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, burst);
+  conntrack_commit_.Run(snap, conntrack_, burst);
   rewrite_.Run(snap, burst);
   for (uint16_t i = 0; i < burst.count; ++i) {
     const PacketMeta& meta = burst.meta[i];
+    // First fragments decide for the rest of their datagram, allowed or denied by a rule.
+    if (conntrack_ != nullptr && meta.fragment && !meta.later_fragment && meta.network >= 0 &&
+        meta.l3 == L3Kind::kIpv4 && (meta.src_nic >= 0 || meta.dst_nic >= 0)) {
+      bool denied = meta.verdict == Verdict::kDrop && meta.cause == DropCause::kFirewallRule;
+      if (denied || meta.verdict != Verdict::kDrop) {
+        conntrack_->RecordFirstFragment(TupleOf(meta), meta.ip_id, !denied, meta.time_ns);
+      }
+    }
     counters.verdicts[static_cast<int>(meta.verdict)]++;
     if (meta.verdict == Verdict::kDrop) counters.drops[static_cast<int>(meta.cause)]++;
   }

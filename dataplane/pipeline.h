@@ -14,6 +14,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/snapshot.h"
+#include "firewall/conntrack.h"
 
 struct rte_mbuf;
 
@@ -41,6 +42,19 @@ class ClassifyStage {
   void Run(const Snapshot& snap, Burst& burst) const noexcept;
 };
 
+// What happens to tracked connections when the rules change (a new snapshot generation).
+enum class OnRuleChange : uint8_t {
+  kContinue,  // GCP: tracked connections continue until idle
+  kRecheck,   // re-evaluate an established connection's opening direction against the new rules
+};
+
+// Connection tracking lookup: packets of a live connection (either direction), ICMP errors
+// about one, and later fragments of an allowed datagram skip rule evaluation.
+class ConntrackStage {
+ public:
+  void Run(firewall::ConnTrack* conntrack, Burst& burst) const noexcept;
+};
+
 // Egress rules of the sending instance.
 class EgressFirewallStage {
  public:
@@ -53,10 +67,18 @@ class RouteStage {
   void Run(const Snapshot& snap, Burst& burst) const noexcept;
 };
 
-// Ingress rules of the receiving instance.
+// Ingress rules of the receiving instance; for tracked packets under OnRuleChange::kRecheck,
+// the re-check of a connection allowed by an older generation.
 class IngressFirewallStage {
  public:
-  void Run(const Snapshot& snap, Burst& burst) const noexcept;
+  void Run(const Snapshot& snap, firewall::ConnTrack* conntrack, OnRuleChange on_rule_change,
+           Burst& burst) const noexcept;
+};
+
+// Starts tracking connections that rules just allowed. Table full: CONNTRACK_TABLE_FULL.
+class ConntrackCommitStage {
+ public:
+  void Run(const Snapshot& snap, firewall::ConnTrack* conntrack, Burst& burst) const noexcept;
 };
 
 // L2 rewrite for the output endpoint (fabric source MAC, endpoint MAC, VLAN tag), final verdict.
@@ -67,15 +89,24 @@ class RewriteStage {
 
 class Pipeline {
  public:
+  // `conntrack` is the worker's table (outlives snapshots); nullptr = stateless evaluation.
+  explicit Pipeline(firewall::ConnTrack* conntrack = nullptr,
+                    OnRuleChange on_rule_change = OnRuleChange::kContinue)
+      : conntrack_(conntrack), on_rule_change_(on_rule_change) {}
+
   // meta[i].in_port and meta[i].time_ns must be set by the caller; the rest is reset here.
   void Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
 
  private:
+  firewall::ConnTrack* conntrack_;
+  OnRuleChange on_rule_change_;
   ParseStage parse_;
   ClassifyStage classify_;
+  ConntrackStage conntrack_lookup_;
   EgressFirewallStage egress_firewall_;
   RouteStage route_;
   IngressFirewallStage ingress_firewall_;
+  ConntrackCommitStage conntrack_commit_;
   RewriteStage rewrite_;
 };
 

@@ -44,6 +44,8 @@ const char* DropCauseName(DropCause c) {
       return "NEXT_HOP_NOT_IN_TESTBED";
     case DropCause::kTxFailed:
       return "TX_FAILED";
+    case DropCause::kConntrackTableFull:
+      return "CONNTRACK_TABLE_FULL";
   }
   return "?";
 }

@@ -29,8 +29,9 @@ enum class DropCause : uint8_t {
   kMtuExceeded,             // IPv4 total length above the network's MTU
   kNextHopNotInTestbed,     // the next hop exists in GCP terms but the testbed wires it nowhere
   kTxFailed,                // the output port's queue was full
+  kConntrackTableFull,      // a new connection while the connection table is at capacity
 };
-inline constexpr int kDropCauseCount = 13;
+inline constexpr int kDropCauseCount = 14;
 
 const char* VerdictName(Verdict v);
 const char* DropCauseName(DropCause c);

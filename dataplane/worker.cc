@@ -5,6 +5,9 @@
 #include <rte_mbuf.h>
 
 namespace svpc::dataplane {
+namespace {
+constexpr uint32_t kSweepBudget = 64;
+}
 
 void Worker::HandleBurst(const Snapshot& snap, uint16_t in, rte_mbuf** pkts, uint16_t count,
                          uint64_t now_ns) noexcept {
@@ -46,9 +49,16 @@ int Worker::Run(const std::atomic<bool>& stop) noexcept {
   while (!stop.load(std::memory_order_relaxed)) {
     const Snapshot* snap = store_.Acquire();
     const uint64_t now_ns = static_cast<uint64_t>(rte_get_tsc_cycles() * (1e9 / hz));
+    uint32_t received = 0;
     for (uint16_t p = 0; p < ports_.size(); ++p) {
       uint16_t n = rte_eth_rx_burst(ports_.dpdk_port(p), 0, pkts, kBurstSize);
       if (n > 0) HandleBurst(*snap, p, pkts, n, now_ns);
+      received += n;
+    }
+    // Idle loops reclaim expired connections a few at a time.
+    if (received == 0 && conntrack_ != nullptr) {
+      conntrack_->Sweep(now_ns, kSweepBudget);
+      live_connections_.store(conntrack_->size(), std::memory_order_relaxed);
     }
     store_.Quiescent(id_);
   }

@@ -15,12 +15,20 @@ namespace svpc::dataplane {
 
 class Worker {
  public:
-  Worker(uint32_t id, SnapshotStore& store, const PortSet& ports)
-      : id_(id), store_(store), ports_(ports) {}
+  // `conntrack` is this worker's connection table (it outlives snapshots).
+  Worker(uint32_t id, SnapshotStore& store, const PortSet& ports, firewall::ConnTrack* conntrack,
+         OnRuleChange on_rule_change)
+      : id_(id),
+        store_(store),
+        ports_(ports),
+        conntrack_(conntrack),
+        pipeline_(conntrack, on_rule_change) {}
 
   // Loops until `stop` is set. Returns 0.
   int Run(const std::atomic<bool>& stop) noexcept;
   const Counters& counters() const { return counters_; }
+  // Live connections; read by the control thread (a relaxed snapshot of a worker-owned value).
+  uint32_t live_connections() const { return live_connections_.load(std::memory_order_relaxed); }
 
  private:
   // Processes one received burst from port `in` and transmits what it produced.
@@ -30,7 +38,9 @@ class Worker {
   uint32_t id_;
   SnapshotStore& store_;
   const PortSet& ports_;
+  firewall::ConnTrack* conntrack_;
   Pipeline pipeline_;
+  std::atomic<uint32_t> live_connections_{0};
   Counters counters_;
 };
 

@@ -6,6 +6,7 @@
 #include <rte_malloc.h>
 #include <rte_memory.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -72,12 +73,57 @@ std::unique_ptr<ConnTrack> ConnTrack::Create(const Config& config, std::string* 
     return nullptr;
   }
   ct->hash_bytes_ = HeapAllocated() - heap_before;
+
+  // The fragment table is small and separate: datagrams in flight, not connections.
+  ct->fragment_capacity_ = std::max<uint32_t>(1024, config.capacity / 64);
+  std::string frag_name = "svpc_fr_" + std::to_string(table_serial.fetch_add(1));
+  rte_hash_parameters frag{};
+  frag.name = frag_name.c_str();
+  frag.entries = ct->fragment_capacity_;
+  frag.key_len = sizeof(FragmentKey);
+  frag.hash_func = rte_hash_crc;
+  frag.socket_id = SOCKET_ID_ANY;
+  ct->fragments_ = rte_hash_create(&frag);
+  ct->fragment_entries_ = static_cast<FragmentEntry*>(rte_zmalloc(
+      "svpc_fr_entries", sizeof(FragmentEntry) * (size_t{ct->fragment_capacity_} + 1), 0));
+  if (ct->fragments_ == nullptr || ct->fragment_entries_ == nullptr) {
+    *error = "cannot allocate the fragment table";
+    return nullptr;
+  }
   return ct;
 }
 
 ConnTrack::~ConnTrack() {
   if (hash_ != nullptr) rte_hash_free(hash_);
   if (entries_ != nullptr) rte_free(entries_);
+  if (fragments_ != nullptr) rte_hash_free(fragments_);
+  if (fragment_entries_ != nullptr) rte_free(fragment_entries_);
+}
+
+void ConnTrack::RecordFirstFragment(const FlowTuple& packet, uint16_t ip_id, bool allowed,
+                                    uint64_t now_ns) noexcept {
+  FragmentKey key{packet.network, packet.src, packet.dst, ip_id, packet.protocol, 0};
+  int32_t pos = rte_hash_add_key(fragments_, &key);
+  if (pos < 0) {
+    // Full of datagrams in flight: drop the oldest-looking ones lazily by clearing the table.
+    // Later fragments then find no verdict and are evaluated on their own (without ports).
+    rte_hash_reset(fragments_);
+    pos = rte_hash_add_key(fragments_, &key);
+    if (pos < 0) return;
+  }
+  fragment_entries_[pos] = FragmentEntry{now_ns, allowed};
+}
+
+ConnTrack::FragmentVerdict ConnTrack::LaterFragment(const FlowTuple& packet, uint16_t ip_id,
+                                                    uint64_t now_ns) const noexcept {
+  FragmentKey key{packet.network, packet.src, packet.dst, ip_id, packet.protocol, 0};
+  int32_t pos = rte_hash_lookup(fragments_, &key);
+  if (pos < 0) return FragmentVerdict::kUnknown;
+  const FragmentEntry& e = fragment_entries_[pos];
+  if (now_ns > e.first_seen_ns && now_ns - e.first_seen_ns > kFragmentTimeoutNs) {
+    return FragmentVerdict::kUnknown;
+  }
+  return e.allowed ? FragmentVerdict::kAllowed : FragmentVerdict::kDenied;
 }
 
 bool ConnTrack::Expired(const ConnEntry& e, uint64_t now_ns) const noexcept {

@@ -71,6 +71,16 @@ class ConnTrack {
   ConnTrack(const ConnTrack&) = delete;
   ConnTrack& operator=(const ConnTrack&) = delete;
 
+  // Fragments: the first fragment decides, later fragments of the same datagram (network,
+  // addresses, protocol, IP id) follow it. GCP does not reassemble; how long a datagram's
+  // verdict is remembered is unconfirmed: 30 s, like Linux's ipfrag_time.
+  static constexpr uint64_t kFragmentTimeoutNs = 30ull * 1'000'000'000;
+  enum class FragmentVerdict : uint8_t { kUnknown, kAllowed, kDenied };
+  void RecordFirstFragment(const FlowTuple& packet, uint16_t ip_id, bool allowed,
+                           uint64_t now_ns) noexcept;
+  FragmentVerdict LaterFragment(const FlowTuple& packet, uint16_t ip_id,
+                                uint64_t now_ns) const noexcept;
+
   static constexpr int32_t kMiss = -1;
   static constexpr int32_t kFull = -2;
 
@@ -115,6 +125,18 @@ class ConnTrack {
     uint8_t pad[3];
   };
   static Key KeyOf(const FlowTuple& t) noexcept;
+  struct FragmentKey {
+    uint32_t network;
+    uint32_t src;
+    uint32_t dst;
+    uint16_t ip_id;
+    uint8_t protocol;
+    uint8_t pad;
+  };
+  struct FragmentEntry {
+    uint64_t first_seen_ns;
+    bool allowed;
+  };
   bool Expired(const ConnEntry& e, uint64_t now_ns) const noexcept;
   void UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t tcp_flags) noexcept;
 
@@ -123,6 +145,9 @@ class ConnTrack {
   Config config_;
   rte_hash* hash_ = nullptr;
   ConnEntry* entries_ = nullptr;
+  rte_hash* fragments_ = nullptr;
+  FragmentEntry* fragment_entries_ = nullptr;
+  uint32_t fragment_capacity_ = 0;
   uint32_t sweep_next_ = 0;
   size_t hash_bytes_ = 0;
 };

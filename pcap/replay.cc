@@ -74,6 +74,7 @@ class RecordNames {
   }
   boost::json::value Rule(const PacketMeta& m, int32_t rule, bool egress) const {
     if (rule == dataplane::kNotEvaluated) return nullptr;
+    if (rule == dataplane::kTrackingState) return boost::json::string("TRACKING_STATE");
     if (rule == dataplane::kImplied) {
       return boost::json::string(firewall::ImpliedRuleName(egress ? firewall::Direction::kEgress
                                                                   : firewall::Direction::kIngress));
@@ -102,7 +103,8 @@ std::string Text(const boost::json::value& v) {
 }  // namespace
 
 bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
-               const std::string& out_dir, ReplaySummary* summary, std::string* error) {
+               const std::string& out_dir, const ReplayOptions& options, ReplaySummary* summary,
+               std::string* error) {
   namespace fs = std::filesystem;
   std::map<std::string, uint16_t> port_index;
   for (uint16_t i = 0; i < snap.port_names.size(); ++i) port_index[snap.port_names[i]] = i;
@@ -161,7 +163,15 @@ bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
     return false;
   }
 
-  dataplane::Pipeline pipeline;
+  // The engine's state during the replay: one worker's connection table, clocked by the
+  // packet timestamps.
+  std::unique_ptr<firewall::ConnTrack> conntrack =
+      firewall::ConnTrack::Create(options.conntrack, error);
+  if (!conntrack) {
+    rte_mempool_free(pool);
+    return false;
+  }
+  dataplane::Pipeline pipeline(conntrack.get(), options.on_rule_change);
   RecordNames names(snap);
   std::map<std::string, size_t> flow_rows;
   rte_mbuf* pkts[dataplane::kBurstSize];

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "dataplane/counters.h"
+#include "dataplane/pipeline.h"
 #include "dataplane/snapshot.h"
+#include "firewall/conntrack.h"
 
 namespace svpc::pcap {
 
@@ -43,10 +45,16 @@ struct ReplaySummary {
   std::vector<std::string> output_files;
 };
 
+struct ReplayOptions {
+  firewall::ConnTrack::Config conntrack;
+  dataplane::OnRuleChange on_rule_change = dataplane::OnRuleChange::kContinue;
+};
+
 // Needs the DPDK EAL (mbufs). Returns false with `error` on unreadable inputs, unknown port
 // names or unwritable outputs; bad packets are verdicts, not errors.
 bool RunReplay(const dataplane::Snapshot& snap, const std::vector<ReplayInput>& inputs,
-               const std::string& out_dir, ReplaySummary* summary, std::string* error);
+               const std::string& out_dir, const ReplayOptions& options, ReplaySummary* summary,
+               std::string* error);
 
 // counters.json: {"packets", "ports": {NAME: {rx, tx}}, "verdicts": {...}, "drops": {CAUSE: n}}.
 // TX_FAILED drops happen after the pipeline's verdict (a full queue), so they are not in
