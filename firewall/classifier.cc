@@ -46,7 +46,11 @@ constexpr uint32_t kNone = ~uint32_t{0};
 // Distinct rows of one direction's tables, `words` 64-bit words each; row 0 is all zeros.
 class RowPool {
  public:
-  RowPool(uint32_t words, size_t max_bytes) : words_(words), max_words_(max_bytes / 8) {
+  // `expected_rows`: an upper bound of the rows to come, reserved up front.
+  RowPool(uint32_t words, size_t max_bytes, size_t expected_rows)
+      : words_(words), max_words_(max_bytes / 8) {
+    data_.reserve(std::min(expected_rows * words, max_words_));
+    index_.reserve(expected_rows);
     std::vector<uint64_t> zero(words, 0);
     Intern(zero.data());
   }
@@ -268,7 +272,6 @@ class Classifier::Builder {
     for (uint32_t i = 0; i < n; ++i) {
       t.decisions.push_back(Decision{rules_.rule(order[i]).action, static_cast<int32_t>(order[i])});
     }
-    RowPool pool(words, options_.max_bytes);
     const std::vector<uint64_t> none(words, 0);
 
     // Protocol and destination port: one slot per protocol a rule names, one for the others
@@ -287,28 +290,22 @@ class Classifier::Builder {
     std::fill(std::begin(t.protocol_slot), std::end(t.protocol_slot),
               static_cast<uint16_t>(slots.size() - 1));
     for (size_t s = 0; s < named.size(); ++s) t.protocol_slot[named[s]] = static_cast<uint16_t>(s);
-    t.protocols.resize(slots.size());
+    std::vector<std::vector<uint64_t>> any_port(slots.size(), none);  // every port matches
+    std::vector<std::vector<Span>> port_spans(slots.size());
     for (size_t s = 0; s < slots.size(); ++s) {
       const int protocol = slots[s];
-      std::vector<uint64_t> any_port = none;  // rules matching this protocol on every port
-      std::vector<Span> spans;
       for (uint32_t i = 0; i < n; ++i) {
         for (const ProtocolMatch& m : rules_.rule(order[i]).protocols) {
           if (!(m.protocol < 0 || (protocol >= 0 && m.protocol == protocol))) continue;
           if (m.ports.empty()) {
-            SetBit(any_port, i);
+            SetBit(any_port[s], i);
             continue;
           }
           for (const PortRange& r : m.ports) {
-            if (r.first <= r.last) spans.push_back(Span{r.first, r.last, i});
+            if (r.first <= r.last) port_spans[s].push_back(Span{r.first, r.last, i});
           }
         }
       }
-      ProtocolPorts& pp = t.protocols[s];
-      if (!Sweep(spans, any_port, 65535, pool, &pp.ports)) return false;
-      // A packet without ports matches only entries without ports.
-      pp.no_ports_row = pool.Intern(any_port.data());
-      if (pp.no_ports_row == kNone) return false;
     }
 
     // Source and destination addresses. Ingress: no source at all = 0.0.0.0/0; sources given as
@@ -327,6 +324,21 @@ class Classifier::Builder {
       for (const Prefix& p : r.destination_ranges) {
         dst_spans.push_back(Span{p.First(), p.Last(), i});
       }
+    }
+
+    // At most one new row per interval and class: reserve it once (pages never written are
+    // never touched) instead of growing and copying.
+    size_t bound = 1 + 2 * (src_spans.size() + dst_spans.size()) + 2 + target_satisfied_.size() +
+                   source_satisfied_.size();
+    for (const std::vector<Span>& spans : port_spans) bound += 2 * spans.size() + 2;
+    RowPool pool(words, options_.max_bytes, bound);
+    t.protocols.resize(slots.size());
+    for (size_t s = 0; s < slots.size(); ++s) {
+      ProtocolPorts& pp = t.protocols[s];
+      if (!Sweep(port_spans[s], any_port[s], 65535, pool, &pp.ports)) return false;
+      // A packet without ports matches only entries without ports.
+      pp.no_ports_row = pool.Intern(any_port[s].data());
+      if (pp.no_ports_row == kNone) return false;
     }
     if (!Sweep(src_spans, any_src, 0xffffffffull, pool, &t.src)) return false;
     if (!Sweep(dst_spans, any_dst, 0xffffffffull, pool, &t.dst)) return false;
