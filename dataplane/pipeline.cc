@@ -486,6 +486,46 @@ void RewriteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
   }
 }
 
+// A later fragment whose first fragment sits earlier in the same part must see that first
+// fragment's verdict: the part is cut just before it. Returns the end of the part starting at
+// `start`. Only bursts carrying later fragments pay for the scan.
+uint16_t Pipeline::PartEnd(const Burst& burst, uint16_t start) noexcept {
+  for (uint16_t i = start + 1; i < burst.count; ++i) {
+    const PacketMeta& later = burst.meta[i];
+    if (!later.later_fragment) continue;
+    for (uint16_t j = start; j < i; ++j) {
+      const PacketMeta& first = burst.meta[j];
+      if (first.fragment && !first.later_fragment && first.ip_id == later.ip_id &&
+          first.src == later.src && first.dst == later.dst && first.protocol == later.protocol) {
+        return i;
+      }
+    }
+  }
+  return burst.count;
+}
+
+void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
+  classify_.Run(snap, part);
+  conntrack_lookup_.Run(conntrack_, part);
+  egress_firewall_.Run(snap, part);
+  route_.Run(snap, part);
+  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, part);
+  conntrack_commit_.Run(snap, conntrack_, part);
+  rewrite_.Run(snap, part);
+  if (conntrack_ == nullptr) return;
+  for (uint16_t i = 0; i < part.count; ++i) {
+    const PacketMeta& meta = part.meta[i];
+    // First fragments decide for the rest of their datagram, allowed or denied by a rule.
+    if (meta.fragment && !meta.later_fragment && meta.network >= 0 && meta.l3 == L3Kind::kIpv4 &&
+        (meta.src_nic >= 0 || meta.dst_nic >= 0)) {
+      bool denied = meta.verdict == Verdict::kDrop && meta.cause == DropCause::kFirewallRule;
+      if (denied || meta.verdict != Verdict::kDrop) {
+        conntrack_->RecordFirstFragment(TupleOf(meta), meta.ip_id, !denied, meta.time_ns);
+      }
+    }
+  }
+}
+
 void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
@@ -493,23 +533,14 @@ void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) c
     counters.port_rx[meta.in_port]++;
   }
   parse_.Run(burst);
-  classify_.Run(snap, burst);
-  conntrack_lookup_.Run(conntrack_, burst);
-  egress_firewall_.Run(snap, burst);
-  route_.Run(snap, burst);
-  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, burst);
-  conntrack_commit_.Run(snap, conntrack_, burst);
-  rewrite_.Run(snap, burst);
+  for (uint16_t start = 0; start < burst.count;) {
+    const uint16_t end = PartEnd(burst, start);
+    Burst part{burst.pkts + start, burst.meta + start, static_cast<uint16_t>(end - start)};
+    RunStages(snap, part);
+    start = end;
+  }
   for (uint16_t i = 0; i < burst.count; ++i) {
     const PacketMeta& meta = burst.meta[i];
-    // First fragments decide for the rest of their datagram, allowed or denied by a rule.
-    if (conntrack_ != nullptr && meta.fragment && !meta.later_fragment && meta.network >= 0 &&
-        meta.l3 == L3Kind::kIpv4 && (meta.src_nic >= 0 || meta.dst_nic >= 0)) {
-      bool denied = meta.verdict == Verdict::kDrop && meta.cause == DropCause::kFirewallRule;
-      if (denied || meta.verdict != Verdict::kDrop) {
-        conntrack_->RecordFirstFragment(TupleOf(meta), meta.ip_id, !denied, meta.time_ns);
-      }
-    }
     counters.verdicts[static_cast<int>(meta.verdict)]++;
     if (meta.verdict == Verdict::kDrop) counters.drops[static_cast<int>(meta.cause)]++;
   }

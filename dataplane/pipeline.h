@@ -98,6 +98,9 @@ class Pipeline {
   void Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
 
  private:
+  static uint16_t PartEnd(const Burst& burst, uint16_t start) noexcept;
+  void RunStages(const Snapshot& snap, Burst& part) const noexcept;
+
   firewall::ConnTrack* conntrack_;
   OnRuleChange on_rule_change_;
   ParseStage parse_;

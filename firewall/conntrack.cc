@@ -13,6 +13,8 @@
 namespace svpc::firewall {
 namespace {
 std::atomic<uint32_t> table_serial{0};
+// Entries examined when an insert finds the table full, before giving up on the connection.
+constexpr uint32_t kFullSweepBudget = 1024;
 
 size_t HeapAllocated() {
   size_t total = 0;
@@ -54,7 +56,8 @@ std::unique_ptr<ConnTrack> ConnTrack::Create(const Config& config, std::string* 
   std::string name = "svpc_ct_" + std::to_string(table_serial.fetch_add(1));
   rte_hash_parameters params{};
   params.name = name.c_str();
-  params.entries = config.capacity;
+  // rte_hash wants at least one bucket (8 entries); the capacity itself is enforced by live_.
+  params.entries = std::max<uint32_t>(config.capacity, 8);
   params.key_len = sizeof(Key);
   params.hash_func = rte_hash_crc;
   params.socket_id = SOCKET_ID_ANY;
@@ -156,12 +159,12 @@ int32_t ConnTrack::Lookup(const FlowTuple& packet, uint8_t tcp_flags, uint64_t n
   if (pos < 0) return kMiss;
   ConnEntry& e = entries_[pos];
   if (Expired(e, now_ns)) {
-    rte_hash_del_key(hash_, &key);
+    Delete(&key);
     return kMiss;
   }
   // A new SYN on a closed connection's tuple is a new connection: evaluate it again.
   if (e.tcp == TcpState::kClosed && (tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn) {
-    rte_hash_del_key(hash_, &key);
+    Delete(&key);
     return kMiss;
   }
   if (now_ns > e.last_seen_ns) e.last_seen_ns = now_ns;
@@ -179,8 +182,17 @@ int32_t ConnTrack::Peek(const FlowTuple& packet, uint64_t now_ns) const noexcept
 int32_t ConnTrack::Insert(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns,
                           uint32_t generation) noexcept {
   Key key = KeyOf(packet);
-  int32_t pos = rte_hash_add_key(hash_, &key);
-  if (pos < 0) return kFull;
+  int32_t pos = rte_hash_lookup(hash_, &key);
+  if (pos < 0) {
+    if (live_ >= config_.capacity) {
+      // Full: reclaim expired entries the background sweep has not reached yet, then retry.
+      Sweep(now_ns, std::min<uint32_t>(live_, kFullSweepBudget));
+      if (live_ >= config_.capacity) return kFull;
+    }
+    pos = rte_hash_add_key(hash_, &key);
+    if (pos < 0) return kFull;
+    ++live_;
+  }
   ConnEntry& e = entries_[pos];
   e = ConnEntry{};
   e.last_seen_ns = now_ns;
@@ -193,7 +205,11 @@ int32_t ConnTrack::Insert(const FlowTuple& packet, uint8_t tcp_flags, uint64_t n
 
 void ConnTrack::Remove(int32_t handle) noexcept {
   Key key = KeyOf(entries_[handle].initiator);
-  rte_hash_del_key(hash_, &key);
+  Delete(&key);
+}
+
+void ConnTrack::Delete(const void* key) noexcept {
+  if (rte_hash_del_key(hash_, key) >= 0) --live_;
 }
 
 uint32_t ConnTrack::Sweep(uint64_t now_ns, uint32_t budget) noexcept {
@@ -207,14 +223,14 @@ uint32_t ConnTrack::Sweep(uint64_t now_ns, uint32_t budget) noexcept {
       break;
     }
     if (Expired(entries_[pos], now_ns)) {
-      rte_hash_del_key(hash_, key);
+      Delete(key);
       ++removed;
     }
   }
   return removed;
 }
 
-uint32_t ConnTrack::size() const { return static_cast<uint32_t>(rte_hash_count(hash_)); }
+uint32_t ConnTrack::size() const { return live_; }
 
 double ConnTrack::BytesPerEntry() const {
   return static_cast<double>(hash_bytes_) / config_.capacity;

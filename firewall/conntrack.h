@@ -139,6 +139,7 @@ class ConnTrack {
   };
   bool Expired(const ConnEntry& e, uint64_t now_ns) const noexcept;
   void UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t tcp_flags) noexcept;
+  void Delete(const void* key) noexcept;
 
   explicit ConnTrack(const Config& config) : config_(config) {}
 
@@ -149,6 +150,7 @@ class ConnTrack {
   FragmentEntry* fragment_entries_ = nullptr;
   uint32_t fragment_capacity_ = 0;
   uint32_t sweep_next_ = 0;
+  uint32_t live_ = 0;  // entries in the table (capacity is enforced on this, not on rte_hash)
   size_t hash_bytes_ = 0;
 };
 

@@ -3,7 +3,8 @@
 
 A scenario folder holds:
   scenario.json   {"description": ..., "config": DIR (relative to the folder),
-                   "inputs": [PORT, ...]  (the --pcap argument order)}
+                   "inputs": [PORT, ...]  (the --pcap argument order),
+                   "replay_args": [...]   (optional extra `svpc replay` options)}
   traffic.json    packets in svpc-craft's readable format (see pcap/README.md); scenario.json
                   may point elsewhere with "traffic": PATH
   expected.jsonl  one object per input packet, in processing order; every field given must
@@ -80,7 +81,7 @@ def main():
 
     traffic = os.path.normpath(os.path.join(folder, scenario.get("traffic", "traffic.json")))
     subprocess.run([args.craft, traffic, crafted], check=True)
-    cmd = [args.svpc, "replay", config, "--out", out]
+    cmd = [args.svpc, "replay", config, "--out", out] + scenario.get("replay_args", [])
     for port in scenario["inputs"]:
         path = os.path.join(crafted, port + ".pcap")
         if os.path.exists(path):
