@@ -180,6 +180,28 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     nic.egress_rules = rules.RulesFor(firewall::Direction::kEgress, nic.Identity());
     nic.ingress_rules = rules.RulesFor(firewall::Direction::kIngress, nic.Identity());
   }
+  // The fast classifier per network, with every NIC's tags and service accounts compiled into
+  // target and source classes.
+  for (uint32_t n = 0; n < snap->networks.size(); ++n) {
+    std::vector<firewall::Identity> identities;
+    std::vector<uint32_t> members;
+    for (uint32_t i = 0; i < snap->nics.size(); ++i) {
+      if (snap->nics[i].network != n) continue;
+      identities.push_back(snap->nics[i].Identity());
+      members.push_back(i);
+    }
+    std::string classifier_error;
+    snap->networks[n].classifier =
+        firewall::Classifier::Build(snap->networks[n].firewall, identities, &classifier_error);
+    if (!snap->networks[n].classifier) {
+      *error = snap->networks[n].ref + ": firewall classifier: " + classifier_error;
+      return nullptr;
+    }
+    for (uint32_t k = 0; k < members.size(); ++k) {
+      snap->nics[members[k]].target_class = snap->networks[n].classifier->TargetClass(k);
+      snap->nics[members[k]].source_class = snap->networks[n].classifier->SourceClass(k);
+    }
+  }
 
   // Routes per network.
   std::vector<std::vector<routing::Route>> routes(snap->networks.size());

@@ -301,9 +301,8 @@ void EgressFirewallStage::Run(const Snapshot& snap, Burst& burst) const noexcept
       continue;
     }
     const NicInfo& nic = snap.nics[meta.src_nic];
-    const firewall::RuleSet& rules = snap.networks[meta.network].firewall;
-    firewall::Decision d =
-        rules.Evaluate(firewall::Direction::kEgress, nic.egress_rules, KeyOf(meta), nullptr);
+    firewall::Decision d = snap.networks[meta.network].classifier->Classify(
+        firewall::Direction::kEgress, nic.target_class, firewall::kNoSourceClass, KeyOf(meta));
     meta.egress_rule = d.rule;
     if (d.action == firewall::Action::kDeny) meta.Drop(DropCause::kFirewallRule);
   }
@@ -439,9 +438,11 @@ void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
     const NicInfo* sender = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
     firewall::Identity storage;
     const firewall::Identity* remote = RemoteIdentity(sender, nic, meta.src, storage);
-    const firewall::RuleSet& rules = snap.networks[nic.network].firewall;
-    firewall::Decision d =
-        rules.Evaluate(firewall::Direction::kIngress, nic.ingress_rules, KeyOf(meta), remote);
+    // Same decision as the reference RuleSet::Evaluate (classifier_tests checks it on a million
+    // random packets per run), at a fraction of the cost.
+    firewall::Decision d = snap.networks[nic.network].classifier->Classify(
+        firewall::Direction::kIngress, nic.target_class,
+        remote != nullptr ? sender->source_class : firewall::kNoSourceClass, KeyOf(meta));
     meta.ingress_rule = d.rule;
     if (d.action == firewall::Action::kDeny) meta.Drop(DropCause::kFirewallRule);
   }

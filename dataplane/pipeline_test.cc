@@ -122,10 +122,19 @@ class PipelineTest : public testing::Test {
     std::string error;
     snap_->networks[0].routes = routing::RouteTable::Build(routes, owned, {{1}, {}}, &error);
     ASSERT_TRUE(snap_->networks[0].routes) << error;
+    std::vector<firewall::Identity> identities;
     for (NicInfo& nic : snap_->nics) {
       const auto& rules = snap_->networks[0].firewall;
       nic.egress_rules = rules.RulesFor(firewall::Direction::kEgress, nic.Identity());
       nic.ingress_rules = rules.RulesFor(firewall::Direction::kIngress, nic.Identity());
+      identities.push_back(nic.Identity());
+    }
+    snap_->networks[0].classifier =
+        firewall::Classifier::Build(snap_->networks[0].firewall, identities, &error);
+    ASSERT_TRUE(snap_->networks[0].classifier) << error;
+    for (uint32_t i = 0; i < snap_->nics.size(); ++i) {
+      snap_->nics[i].target_class = snap_->networks[0].classifier->TargetClass(i);
+      snap_->nics[i].source_class = snap_->networks[0].classifier->SourceClass(i);
     }
     ASSERT_TRUE(snap_->BuildClassifier(&error)) << error;
   }

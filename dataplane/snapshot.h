@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/net_types.h"
+#include "firewall/classifier.h"
 #include "firewall/vpc_firewall.h"
 #include "routing/route_table.h"
 
@@ -48,8 +49,10 @@ struct NicInfo {
   bool has_external_ip = false;
   std::vector<uint32_t> tags;  // interned, sorted
   std::vector<uint32_t> service_accounts;
-  std::vector<uint32_t> egress_rules;  // indices into the network's RuleSet, evaluation order
-  std::vector<uint32_t> ingress_rules;
+  std::vector<uint32_t> egress_rules;   // indices into the network's RuleSet, evaluation order
+  std::vector<uint32_t> ingress_rules;  // (the reference evaluator's view; re-checks use it)
+  uint32_t target_class = 0;            // in the network's Classifier: which rules target this NIC
+  uint32_t source_class = firewall::kNoSourceClass;  // which source tags/SAs it satisfies
   uint32_t route_view = routing::RouteTable::kUntaggedView;
   int32_t endpoint = -1;  // where the testbed wires it; -1 = nowhere
   MacAddr mac;            // the NIC's MAC
@@ -71,6 +74,8 @@ struct NetworkInfo {
   std::string project;
   uint32_t mtu = 1460;
   firewall::RuleSet firewall;
+  // The compiled form of `firewall` that new connections go through (same decisions).
+  std::unique_ptr<firewall::Classifier> classifier;
   std::unique_ptr<routing::RouteTable> routes;
   int32_t internet_endpoint = -1;  // where the default internet gateway leads, -1 = not wired
 };
