@@ -10,6 +10,12 @@ namespace {
 class Interner {
  public:
   uint32_t Id(const std::string& s) { return ids_.emplace(s, ids_.size()).first->second; }
+  // Names by id.
+  std::vector<std::string> Names() const {
+    std::vector<std::string> names(ids_.size());
+    for (const auto& [name, id] : ids_) names[id] = name;
+    return names;
+  }
   std::vector<uint32_t> Ids(const std::vector<std::string>& items) {
     std::vector<uint32_t> out;
     for (const auto& s : items) out.push_back(Id(s));
@@ -295,6 +301,9 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     nic.route_view = snap->networks[nic.network].routes->ViewFor(nic.tags);
   }
   if (!snap->BuildClassifier(error)) return nullptr;
+  snap->tag_names = tags.Names();
+  snap->service_account_names = sas.Names();
+  snap->AllocateRuleHits();
   return snap;
 }
 

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include "control/compiler.h"
@@ -26,6 +27,7 @@ namespace svpc::control {
 namespace {
 
 constexpr uint32_t kMbufsPerPort = 4096;
+constexpr uint32_t kFirewallLogRing = 65536;
 
 struct WorkerLaunch {
   dataplane::Worker* worker;
@@ -121,8 +123,17 @@ class Daemon {
       spdlog::error("{}", error);
       return 2;
     }
-    worker_ =
-        std::make_unique<dataplane::Worker>(0, *store_, ports_, conntrack_.get(), on_rule_change_);
+    if (!options_.firewall_log_file.empty()) {
+      firewall_log_ = dataplane::FirewallLog::Create(kFirewallLogRing, &error);
+      firewall_records_.open(options_.firewall_log_file, std::ios::app);
+      if (!firewall_log_ || !firewall_records_) {
+        spdlog::error("cannot log firewall records to {}: {}", options_.firewall_log_file,
+                      error.empty() ? "cannot open the file" : error);
+        return 2;
+      }
+    }
+    worker_ = std::make_unique<dataplane::Worker>(0, *store_, ports_, conntrack_.get(),
+                                                  on_rule_change_, firewall_log_.get());
     WorkerLaunch launch{worker_.get(), &stop_};
     rte_eal_remote_launch(WorkerMain, &launch, worker_lcore);
     spdlog::info("svpcd: serving {} port(s) on lcore {}, configuration generation {}",
@@ -157,10 +168,11 @@ class Daemon {
     arm_counters();
     boost::asio::steady_timer health_timer(io);
     std::function<void()> arm_health = [&] {
-      health_timer.expires_after(std::chrono::seconds(1));
+      health_timer.expires_after(std::chrono::milliseconds(200));
       health_timer.async_wait([&](const boost::system::error_code& ec) {
         if (ec) return;
         ReportTableFull();
+        WriteFirewallRecords();
         arm_health();
       });
     };
@@ -169,10 +181,22 @@ class Daemon {
 
     stop_.store(true);
     rte_eal_mp_wait_lcore();
+    WriteFirewallRecords();
+    if (stale_log_events_ > 0) {
+      spdlog::warn(
+          "{} firewall log event(s) were produced under a replaced configuration and "
+          "not written",
+          stale_log_events_);
+    }
+    if (firewall_log_ && firewall_log_->dropped() > 0) {
+      spdlog::warn("{} firewall log event(s) dropped: the log ring was full",
+                   firewall_log_->dropped());
+    }
     WriteCounters();
     ports_.Close();
     worker_.reset();
     conntrack_.reset();
+    firewall_log_.reset();  // DPDK objects go before rte_eal_cleanup
     store_.reset();
     rte_mempool_free(pool);
     spdlog::info("svpcd: stopped cleanly");
@@ -203,8 +227,46 @@ class Daemon {
       return;
     }
     snap->generation = ++generation_;
+    WriteFirewallRecords();
+    CarryRuleHits(*store_->Acquire(), *snap);
     store_->Publish(std::move(snap));
     spdlog::info("svpcd: configuration generation {} published", generation_);
+  }
+
+  // Firewall Rules Logging: drains the worker's events and writes GCP's records. Events whose
+  // snapshot generation is no longer current are counted, not written (their rule indices
+  // refer to the old rules); Reload drains just before publishing to keep these rare.
+  void WriteFirewallRecords() {
+    if (!firewall_log_) return;
+    const dataplane::Snapshot* snap = store_->Acquire();
+    dataplane::LogEvent events[256];
+    for (uint32_t n; (n = firewall_log_->Drain(events, 256)) > 0;) {
+      for (uint32_t i = 0; i < n; ++i) {
+        if (events[i].generation != snap->generation) {
+          ++stale_log_events_;
+          continue;
+        }
+        firewall_records_ << pcap::FirewallLogRecordJson(*snap, events[i]) << '\n';
+      }
+    }
+    firewall_records_.flush();
+  }
+
+  // Per-rule hit counters survive a reload for rules that keep their network and name (the
+  // few decisions made between this copy and the swap are lost).
+  static void CarryRuleHits(const dataplane::Snapshot& old_snap, dataplane::Snapshot& new_snap) {
+    std::map<std::pair<std::string, std::string>, uint64_t> hits;
+    for (const dataplane::NetworkInfo& net : old_snap.networks) {
+      for (uint32_t r = 0; r < net.firewall.size(); ++r) {
+        hits[{net.ref, net.firewall.rule(r).name}] = old_snap.rule_hits[net.rule_hit_base + r];
+      }
+    }
+    for (const dataplane::NetworkInfo& net : new_snap.networks) {
+      for (uint32_t r = 0; r < net.firewall.size(); ++r) {
+        auto it = hits.find({net.ref, net.firewall.rule(r).name});
+        if (it != hits.end()) new_snap.rule_hits[net.rule_hit_base + r] = it->second;
+      }
+    }
   }
 
   // The connection table being full is an operator problem: say so, at most every 10 s.
@@ -230,7 +292,7 @@ class Daemon {
     std::string tmp = options_.counters_file + ".tmp";
     {
       std::ofstream out(tmp);
-      out << pcap::CountersJson(worker_->counters(), snap->port_names) << '\n';
+      out << pcap::CountersJson(worker_->counters(), *snap) << '\n';
     }
     std::rename(tmp.c_str(), options_.counters_file.c_str());
   }
@@ -243,6 +305,9 @@ class Daemon {
   firewall::ConnTrack::Config conntrack_config_;
   dataplane::OnRuleChange on_rule_change_ = dataplane::OnRuleChange::kContinue;
   std::unique_ptr<firewall::ConnTrack> conntrack_;
+  std::unique_ptr<dataplane::FirewallLog> firewall_log_;
+  std::ofstream firewall_records_;
+  uint64_t stale_log_events_ = 0;
   uint64_t table_full_reported_ = 0;
   std::chrono::steady_clock::time_point table_full_logged_at_{};
   std::atomic<bool> stop_{false};

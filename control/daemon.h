@@ -13,8 +13,9 @@ namespace svpc::control {
 
 struct DaemonOptions {
   std::string config_dir;
-  std::string log_file;       // empty = stderr only
-  std::string counters_file;  // written on stop and every `counters_interval_s`
+  std::string log_file;           // empty = stderr only
+  std::string counters_file;      // written on stop and every `counters_interval_s`
+  std::string firewall_log_file;  // Firewall Rules Logging records (JSON lines); empty = off
   unsigned counters_interval_s = 5;
   std::vector<std::string> eal_args;
   uint32_t conntrack_capacity = 1'000'000;

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--counters", options.counters_file,
                  "write counters JSON here periodically and on stop");
   app.add_option("--counters-interval", options.counters_interval_s, "seconds between writes");
+  app.add_option("--firewall-log", options.firewall_log_file,
+                 "append Firewall Rules Logging records (JSON lines) to this file");
   svpc::control::AddEngineOptions(app, options.conntrack_capacity, options.idle_timeout_s,
                                   options.on_rule_change);
   app.footer("EAL options for experts go after `--`; without them svpcd picks working defaults.");

@@ -212,6 +212,35 @@ firewall::FlowTuple InnerTupleOf(const PacketMeta& m) {
                              m.inner_protocol};
 }
 
+// Counts the deciding rule's hit (implied rules are not counted).
+void NoteDecision(const Snapshot& snap, uint32_t network, const firewall::Decision& d) noexcept {
+  if (d.rule >= 0) snap.rule_hits[snap.networks[network].rule_hit_base + d.rule]++;
+}
+
+LogEvent EventOf(const Snapshot& snap, const PacketMeta& m, firewall::Direction direction,
+                 int32_t rule, bool allowed) {
+  LogEvent e;
+  e.time_ns = m.time_ns;
+  e.generation = snap.generation;
+  e.network = static_cast<uint32_t>(m.network);
+  const bool egress = direction == firewall::Direction::kEgress;
+  e.nic = egress ? m.src_nic : m.dst_nic;
+  e.remote_nic = egress ? m.dst_nic : m.src_nic;
+  e.rule = rule;
+  e.src = m.src;
+  e.dst = m.dst;
+  e.src_port = m.has_ports ? m.src_port : 0;
+  e.dst_port = m.has_ports ? m.dst_port : 0;
+  e.protocol = m.protocol;
+  e.direction = direction;
+  e.allowed = allowed;
+  return e;
+}
+
+bool RuleLogs(const Snapshot& snap, const PacketMeta& m, int32_t rule) {
+  return rule >= 0 && snap.networks[m.network].firewall.rule(rule).log;
+}
+
 bool IsBroadcastOrMulticast(Ipv4 dst) { return dst == 0xffffffffu || (dst >> 28) == 0xe; }
 
 }  // namespace
@@ -292,7 +321,7 @@ void ConntrackStage::Run(firewall::ConnTrack* conntrack, Burst& burst) const noe
   }
 }
 
-void EgressFirewallStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
+void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& burst) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done || meta.src_nic < 0) continue;
@@ -304,7 +333,13 @@ void EgressFirewallStage::Run(const Snapshot& snap, Burst& burst) const noexcept
     firewall::Decision d = snap.networks[meta.network].classifier->Classify(
         firewall::Direction::kEgress, nic.target_class, firewall::kNoSourceClass, KeyOf(meta));
     meta.egress_rule = d.rule;
-    if (d.action == firewall::Action::kDeny) meta.Drop(DropCause::kFirewallRule);
+    NoteDecision(snap, meta.network, d);
+    if (d.action == firewall::Action::kDeny) {
+      meta.Drop(DropCause::kFirewallRule);
+      if (log != nullptr && RuleLogs(snap, meta, d.rule)) {
+        log->Denied(EventOf(snap, meta, firewall::Direction::kEgress, d.rule, false));
+      }
+    }
   }
 }
 
@@ -414,7 +449,8 @@ bool RecheckConnection(const Snapshot& snap, const firewall::ConnEntry& entry, b
 }
 
 void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
-                               OnRuleChange on_rule_change, Burst& burst) const noexcept {
+                               OnRuleChange on_rule_change, FirewallLog* log,
+                               Burst& burst) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done) continue;
@@ -444,12 +480,18 @@ void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
         firewall::Direction::kIngress, nic.target_class,
         remote != nullptr ? sender->source_class : firewall::kNoSourceClass, KeyOf(meta));
     meta.ingress_rule = d.rule;
-    if (d.action == firewall::Action::kDeny) meta.Drop(DropCause::kFirewallRule);
+    NoteDecision(snap, nic.network, d);
+    if (d.action == firewall::Action::kDeny) {
+      meta.Drop(DropCause::kFirewallRule);
+      if (log != nullptr && RuleLogs(snap, meta, d.rule)) {
+        log->Denied(EventOf(snap, meta, firewall::Direction::kIngress, d.rule, false));
+      }
+    }
   }
 }
 
 void ConntrackCommitStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
-                               Burst& burst) const noexcept {
+                               FirewallLog* log, Burst& burst) const noexcept {
   if (conntrack == nullptr) return;
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
@@ -463,6 +505,14 @@ void ConntrackCommitStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
       continue;
     }
     meta.conn = conn;
+    if (log != nullptr) {
+      if (meta.src_nic >= 0 && RuleLogs(snap, meta, meta.egress_rule)) {
+        log->Allowed(EventOf(snap, meta, firewall::Direction::kEgress, meta.egress_rule, true));
+      }
+      if (meta.dst_nic >= 0 && RuleLogs(snap, meta, meta.ingress_rule)) {
+        log->Allowed(EventOf(snap, meta, firewall::Direction::kIngress, meta.ingress_rule, true));
+      }
+    }
   }
 }
 
@@ -508,10 +558,10 @@ uint16_t Pipeline::PartEnd(const Burst& burst, uint16_t start) noexcept {
 void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
   classify_.Run(snap, part);
   conntrack_lookup_.Run(conntrack_, part);
-  egress_firewall_.Run(snap, part);
+  egress_firewall_.Run(snap, log_, part);
   route_.Run(snap, part);
-  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, part);
-  conntrack_commit_.Run(snap, conntrack_, part);
+  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, log_, part);
+  conntrack_commit_.Run(snap, conntrack_, log_, part);
   rewrite_.Run(snap, part);
   if (conntrack_ == nullptr) return;
   for (uint16_t i = 0; i < part.count; ++i) {

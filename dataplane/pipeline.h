@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "dataplane/counters.h"
+#include "dataplane/firewall_log.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/snapshot.h"
 #include "firewall/conntrack.h"
@@ -58,7 +59,7 @@ class ConntrackStage {
 // Egress rules of the sending instance.
 class EgressFirewallStage {
  public:
-  void Run(const Snapshot& snap, Burst& burst) const noexcept;
+  void Run(const Snapshot& snap, FirewallLog* log, Burst& burst) const noexcept;
 };
 
 // Route selection in the network and next-hop resolution to a NIC or an external endpoint.
@@ -72,13 +73,15 @@ class RouteStage {
 class IngressFirewallStage {
  public:
   void Run(const Snapshot& snap, firewall::ConnTrack* conntrack, OnRuleChange on_rule_change,
-           Burst& burst) const noexcept;
+           FirewallLog* log, Burst& burst) const noexcept;
 };
 
-// Starts tracking connections that rules just allowed. Table full: CONNTRACK_TABLE_FULL.
+// Starts tracking connections that rules just allowed (and logs them when their rules say
+// so). Table full: CONNTRACK_TABLE_FULL.
 class ConntrackCommitStage {
  public:
-  void Run(const Snapshot& snap, firewall::ConnTrack* conntrack, Burst& burst) const noexcept;
+  void Run(const Snapshot& snap, firewall::ConnTrack* conntrack, FirewallLog* log,
+           Burst& burst) const noexcept;
 };
 
 // L2 rewrite for the output endpoint (fabric source MAC, endpoint MAC, VLAN tag), final verdict.
@@ -90,9 +93,11 @@ class RewriteStage {
 class Pipeline {
  public:
   // `conntrack` is the worker's table (outlives snapshots); nullptr = stateless evaluation.
+  // `log` receives Firewall Rules Logging events; nullptr = logging off.
   explicit Pipeline(firewall::ConnTrack* conntrack = nullptr,
-                    OnRuleChange on_rule_change = OnRuleChange::kContinue)
-      : conntrack_(conntrack), on_rule_change_(on_rule_change) {}
+                    OnRuleChange on_rule_change = OnRuleChange::kContinue,
+                    FirewallLog* log = nullptr)
+      : conntrack_(conntrack), on_rule_change_(on_rule_change), log_(log) {}
 
   // meta[i].in_port and meta[i].time_ns must be set by the caller; the rest is reset here.
   void Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
@@ -103,6 +108,7 @@ class Pipeline {
 
   firewall::ConnTrack* conntrack_;
   OnRuleChange on_rule_change_;
+  FirewallLog* log_;
   ParseStage parse_;
   ClassifyStage classify_;
   ConntrackStage conntrack_lookup_;

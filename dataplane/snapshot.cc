@@ -13,6 +13,15 @@ namespace {
 std::atomic<uint32_t> hash_serial{0};
 }
 
+void Snapshot::AllocateRuleHits() {
+  rule_hit_count = 0;
+  for (NetworkInfo& net : networks) {
+    net.rule_hit_base = static_cast<uint32_t>(rule_hit_count);
+    rule_hit_count += net.firewall.size();
+  }
+  rule_hits = std::make_unique<uint64_t[]>(rule_hit_count + 1);
+}
+
 Snapshot::~Snapshot() {
   if (by_mac_ != nullptr) rte_hash_free(by_mac_);
 }

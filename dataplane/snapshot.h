@@ -78,6 +78,7 @@ struct NetworkInfo {
   std::unique_ptr<firewall::Classifier> classifier;
   std::unique_ptr<routing::RouteTable> routes;
   int32_t internet_endpoint = -1;  // where the default internet gateway leads, -1 = not wired
+  uint32_t rule_hit_base = 0;      // this network's rules in Snapshot::rule_hits
 };
 
 class Snapshot {
@@ -92,6 +93,15 @@ class Snapshot {
   std::vector<NicInfo> nics;
   std::vector<EndpointInfo> endpoints;
   uint64_t generation = 0;
+  // Interned names, for reports (rule details in firewall logs).
+  std::vector<std::string> tag_names;
+  std::vector<std::string> service_account_names;
+  // Per-rule hit counters: how many decisions (new connections, denied packets) each VPC
+  // firewall rule made, at networks[n].rule_hit_base + rule index. The one mutable part of a
+  // snapshot: written by the worker, read by the control thread (single worker for now).
+  std::unique_ptr<uint64_t[]> rule_hits;
+  size_t rule_hit_count = 0;
+  void AllocateRuleHits();
 
   // Builds the classification tables from `endpoints`. Call once after filling the vectors.
   bool BuildClassifier(std::string* error);

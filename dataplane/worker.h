@@ -15,14 +15,15 @@ namespace svpc::dataplane {
 
 class Worker {
  public:
-  // `conntrack` is this worker's connection table (it outlives snapshots).
+  // `conntrack` is this worker's connection table (it outlives snapshots); `log` (nullable)
+  // receives Firewall Rules Logging events for the control thread to write.
   Worker(uint32_t id, SnapshotStore& store, const PortSet& ports, firewall::ConnTrack* conntrack,
-         OnRuleChange on_rule_change)
+         OnRuleChange on_rule_change, FirewallLog* log)
       : id_(id),
         store_(store),
         ports_(ports),
         conntrack_(conntrack),
-        pipeline_(conntrack, on_rule_change) {}
+        pipeline_(conntrack, on_rule_change, log) {}
 
   // Loops until `stop` is set. Returns 0.
   int Run(const std::atomic<bool>& stop) noexcept;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -171,7 +173,28 @@ bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
     rte_mempool_free(pool);
     return false;
   }
-  dataplane::Pipeline pipeline(conntrack.get(), options.on_rule_change);
+  std::unique_ptr<dataplane::FirewallLog> firewall_log =
+      dataplane::FirewallLog::Create(65536, error);
+  if (!firewall_log) {
+    rte_mempool_free(pool);
+    return false;
+  }
+  std::string firewall_path = (fs::path(out_dir) / "firewall.jsonl").string();
+  std::ofstream firewall_records(firewall_path);
+  if (!firewall_records) {
+    *error = "cannot write " + firewall_path;
+    rte_mempool_free(pool);
+    return false;
+  }
+  dataplane::LogEvent events[256];
+  auto drain_log = [&] {
+    for (uint32_t n; (n = firewall_log->Drain(events, 256)) > 0;) {
+      for (uint32_t i = 0; i < n; ++i) {
+        firewall_records << FirewallLogRecordJson(snap, events[i]) << '\n';
+      }
+    }
+  };
+  dataplane::Pipeline pipeline(conntrack.get(), options.on_rule_change, firewall_log.get());
   RecordNames names(snap);
   std::map<std::string, size_t> flow_rows;
   rte_mbuf* pkts[dataplane::kBurstSize];
@@ -259,8 +282,14 @@ bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
       record(*items[i], meta[i], sent ? pkts[i] : nullptr);
       rte_pktmbuf_free(pkts[i]);
     }
+    drain_log();
   }
   rte_mempool_free(pool);
+  firewall_records.close();
+  if (!firewall_records) {
+    *error = "cannot write " + firewall_path;
+    return false;
+  }
 
   for (auto& w : writers) {
     if (!w->Close()) {
@@ -272,17 +301,19 @@ bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
 
   std::string counters_path = (fs::path(out_dir) / "counters.json").string();
   std::ofstream counters_file(counters_path);
-  counters_file << CountersJson(summary->counters, snap.port_names) << '\n';
+  counters_file << CountersJson(summary->counters, snap) << '\n';
   if (!counters_file) {
     *error = "cannot write " + counters_path;
     return false;
   }
   summary->output_files.push_back(verdicts_path);
+  summary->output_files.push_back(firewall_path);
   summary->output_files.push_back(counters_path);
   return true;
 }
 
-std::string CountersJson(const dataplane::Counters& c, const std::vector<std::string>& port_names) {
+std::string CountersJson(const dataplane::Counters& c, const dataplane::Snapshot& snap) {
+  const std::vector<std::string>& port_names = snap.port_names;
   boost::json::object counters;
   boost::json::object ports;
   for (size_t i = 0; i < port_names.size(); ++i) {
@@ -302,7 +333,146 @@ std::string CountersJson(const dataplane::Counters& c, const std::vector<std::st
     drops[dataplane::DropCauseName(static_cast<dataplane::DropCause>(cause))] = c.drops[cause];
   }
   counters["drops"] = drops;
+  boost::json::object rules;
+  for (const dataplane::NetworkInfo& net : snap.networks) {
+    for (uint32_t r = 0; r < net.firewall.size(); ++r) {
+      rules["network:" + net.name + "/firewall:" + net.firewall.rule(r).name] =
+          snap.rule_hits[net.rule_hit_base + r];
+    }
+  }
+  counters["firewall_rules"] = rules;
   return boost::json::serialize(counters);
+}
+
+namespace {
+
+const char* ProtocolUpper(int protocol) {
+  switch (protocol) {
+    case -1:
+      return "ALL";
+    case 1:
+      return "ICMP";
+    case 6:
+      return "TCP";
+    case 17:
+      return "UDP";
+    case 132:
+      return "SCTP";
+    case 50:
+      return "ESP";
+    case 51:
+      return "AH";
+    case 4:
+      return "IPIP";
+    default:
+      return nullptr;
+  }
+}
+
+// projects/P/zones/Z/instances/I -> {project_id, vm_name, region, zone}
+boost::json::object InstanceDetails(const dataplane::NicInfo& nic) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= nic.instance_ref.size()) {
+    size_t slash = nic.instance_ref.find('/', start);
+    if (slash == std::string::npos) slash = nic.instance_ref.size();
+    parts.push_back(nic.instance_ref.substr(start, slash - start));
+    start = slash + 1;
+  }
+  boost::json::object o;
+  if (parts.size() == 6) {
+    const std::string& zone = parts[3];
+    o["project_id"] = parts[1];
+    o["vm_name"] = parts[5];
+    o["region"] = zone.substr(0, zone.rfind('-'));
+    o["zone"] = zone;
+  }
+  return o;
+}
+
+boost::json::object VpcDetails(const dataplane::Snapshot& snap, const dataplane::NicInfo& nic) {
+  const dataplane::NetworkInfo& net = snap.networks[nic.network];
+  return {{"project_id", net.project},
+          {"vpc_name", net.name},
+          {"subnetwork_name", nic.subnetwork_name}};
+}
+
+boost::json::array Names(const std::vector<uint32_t>& ids, const std::vector<std::string>& names) {
+  boost::json::array out;
+  for (uint32_t id : ids) out.emplace_back(id < names.size() ? names[id] : std::string("?"));
+  return out;
+}
+
+std::string Rfc3339(uint64_t ns) {
+  std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char frac[16];
+  std::snprintf(frac, sizeof(frac), ".%09lluZ",
+                static_cast<unsigned long long>(ns % 1'000'000'000));
+  return std::string(buf) + frac;
+}
+
+}  // namespace
+
+std::string FirewallLogRecordJson(const dataplane::Snapshot& snap, const dataplane::LogEvent& e) {
+  const dataplane::NetworkInfo& net = snap.networks[e.network];
+  const firewall::Rule& rule = net.firewall.rule(e.rule);
+  boost::json::object payload;
+  payload["connection"] = {{"src_ip", FormatIpv4(e.src)},
+                           {"src_port", e.src_port},
+                           {"dest_ip", FormatIpv4(e.dst)},
+                           {"dest_port", e.dst_port},
+                           {"protocol", e.protocol}};
+  payload["disposition"] = e.allowed ? "ALLOWED" : "DENIED";
+  boost::json::array ip_port_info;
+  for (const firewall::ProtocolMatch& m : rule.protocols) {
+    boost::json::object info;
+    const char* name = ProtocolUpper(m.protocol);
+    info["ip_protocol"] = name != nullptr ? std::string(name) : std::to_string(m.protocol);
+    if (!m.ports.empty()) {
+      boost::json::array ranges;
+      for (const firewall::PortRange& r : m.ports) {
+        ranges.emplace_back(r.first == r.last
+                                ? std::to_string(r.first)
+                                : std::to_string(r.first) + "-" + std::to_string(r.last));
+      }
+      info["port_range"] = ranges;
+    }
+    ip_port_info.push_back(info);
+  }
+  boost::json::array sources;
+  for (const Prefix& p : rule.source_ranges) sources.emplace_back(FormatPrefix(p));
+  boost::json::array destinations;
+  for (const Prefix& p : rule.destination_ranges) destinations.emplace_back(FormatPrefix(p));
+  const bool egress = rule.direction == firewall::Direction::kEgress;
+  payload["rule_details"] = {
+      {"reference", "network:" + net.name + "/firewall:" + rule.name},
+      {"priority", rule.priority},
+      {"action", rule.action == firewall::Action::kAllow ? "ALLOW" : "DENY"},
+      {"direction", egress ? "EGRESS" : "INGRESS"},
+      {"ip_port_info", ip_port_info},
+      {"source_range", sources},
+      {"destination_range", destinations},
+      {"source_tag", Names(rule.source_tags, snap.tag_names)},
+      {"target_tag", Names(rule.target_tags, snap.tag_names)},
+      {"source_service_account", Names(rule.source_service_accounts, snap.service_account_names)},
+      {"target_service_account", Names(rule.target_service_accounts, snap.service_account_names)}};
+  if (e.nic >= 0) {
+    payload["instance"] = InstanceDetails(snap.nics[e.nic]);
+    payload["vpc"] = VpcDetails(snap, snap.nics[e.nic]);
+  }
+  if (e.remote_nic >= 0) {
+    payload["remote_instance"] = InstanceDetails(snap.nics[e.remote_nic]);
+    payload["remote_vpc"] = VpcDetails(snap, snap.nics[e.remote_nic]);
+  }
+  boost::json::object entry;
+  entry["logName"] = "projects/" + net.project + "/logs/compute.googleapis.com%2Ffirewall";
+  entry["timestamp"] = Rfc3339(e.time_ns);
+  entry["jsonPayload"] = payload;
+  return boost::json::serialize(entry);
 }
 
 std::string FormatFlowTable(const ReplaySummary& summary) {

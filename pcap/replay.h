@@ -5,7 +5,8 @@
 // receive them: consecutive packets of one input port, at most kBurstSize. Output:
 //   OUT_DIR/verdicts.jsonl   one object per input packet, in processing order
 //   OUT_DIR/PORT.pcap        for every testbed port: exactly the frames that left it
-//   OUT_DIR/counters.json    per port rx/tx, per verdict, per drop cause
+//   OUT_DIR/counters.json    per port rx/tx, per verdict, per drop cause, per firewall rule
+//   OUT_DIR/firewall.jsonl   Firewall Rules Logging records (rules with logConfig.enable)
 // Cost: inputs are read whole into memory before sorting (fine for test captures; a streaming
 // merge is the upgrade path for multi-GB files).
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/counters.h"
+#include "dataplane/firewall_log.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/snapshot.h"
 #include "firewall/conntrack.h"
@@ -56,11 +58,16 @@ bool RunReplay(const dataplane::Snapshot& snap, const std::vector<ReplayInput>& 
                const std::string& out_dir, const ReplayOptions& options, ReplaySummary* summary,
                std::string* error);
 
-// counters.json: {"packets", "ports": {NAME: {rx, tx}}, "verdicts": {...}, "drops": {CAUSE: n}}.
-// TX_FAILED drops happen after the pipeline's verdict (a full queue), so they are not in
-// "verdicts".
-std::string CountersJson(const dataplane::Counters& counters,
-                         const std::vector<std::string>& port_names);
+// counters.json: {"packets", "ports": {NAME: {rx, tx}}, "verdicts": {...}, "drops": {CAUSE: n},
+// "firewall_rules": {"network:NET/firewall:NAME": decisions}}. TX_FAILED drops happen after
+// the pipeline's verdict (a full queue), so they are not in "verdicts".
+std::string CountersJson(const dataplane::Counters& counters, const dataplane::Snapshot& snap);
+
+// One Firewall Rules Logging record as `gcloud logging read --format=json` shows an entry:
+// {"logName", "timestamp", "jsonPayload": {connection, disposition, rule_details, instance, vpc,
+// remote_instance, remote_vpc}}. `snap` must be the snapshot the event was produced with.
+std::string FirewallLogRecordJson(const dataplane::Snapshot& snap,
+                                  const dataplane::LogEvent& event);
 
 // The readable table of `summary.flows`.
 std::string FormatFlowTable(const ReplaySummary& summary);

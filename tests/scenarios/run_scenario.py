@@ -11,6 +11,9 @@ A scenario folder holds:
                   equal the field in OUT_DIR/verdicts.jsonl (fields left out are not checked)
   expected-captures.json (optional) {PORT: [{"src_mac", "dst_mac", "vlan", "src", "dst"}, ...]}
                   the frames that must have left each port, in order (fields optional)
+  expected-counters.json (optional) fields counters.json must have (nested, as given)
+  expected-firewall.jsonl (optional) the Firewall Rules Logging records of OUT_DIR/firewall.jsonl,
+                  in order; nested fields given must match
 
 It crafts the pcaps, runs `svpc replay` twice (outputs must be byte-identical), compares
 verdicts line by line, checks that every port's output capture holds exactly the frames the
@@ -60,6 +63,21 @@ def describe(frame):
         d["src"] = ".".join(str(x) for x in l3[14:18])
         d["dst"] = ".".join(str(x) for x in l3[24:28])
     return d
+
+
+def subset_problems(want, got, path):
+    """Yields (path, problem) where `got` lacks or differs from what `want` gives."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict):
+            yield path, f"{got!r} is not an object"
+            return
+        for key, value in want.items():
+            if key not in got:
+                yield f"{path}.{key}", "missing"
+            else:
+                yield from subset_problems(value, got[key], f"{path}.{key}")
+    elif want != got:
+        yield path, f"{got!r}, expected {want!r}"
 
 
 def main():
@@ -136,6 +154,22 @@ def main():
                 for key, value in w.items():
                     if d.get(key) != value:
                         failures.append(f"{port}.pcap frame {j + 1}: {key} = {d.get(key)!r}, expected {value!r}")
+    # Firewall Rules Logging records, compared field by field (nested objects: fields given).
+    logs_path = os.path.join(folder, "expected-firewall.jsonl")
+    if os.path.exists(logs_path):
+        with open(os.path.join(out, "firewall.jsonl")) as f:
+            got_logs = [json.loads(line) for line in f if line.strip()]
+        with open(logs_path) as f:
+            want_logs = [json.loads(line) for line in f if line.strip()]
+        if len(got_logs) != len(want_logs):
+            failures.append(f"firewall.jsonl: {len(got_logs)} records, expected {len(want_logs)}")
+        for i, (g, w) in enumerate(zip(got_logs, want_logs)):
+            for path, problem in subset_problems(w, g, ""):
+                failures.append(f"firewall.jsonl record {i + 1}: {path}: {problem}")
+    counters_want = os.path.join(folder, "expected-counters.json")
+    if os.path.exists(counters_want):
+        for path, problem in subset_problems(json.load(open(counters_want)), counters, ""):
+            failures.append(f"counters.json: {path}: {problem}")
     drops = sum(1 for g in got if g["verdict"] == "DROP")
     if counters["verdicts"]["DROP"] != drops:
         failures.append(f"counters.json DROP {counters['verdicts']['DROP']} != {drops} drop verdicts")

@@ -47,7 +47,7 @@ ns_c=svpc-svc-c-instance-c
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 "$build/control/svpcd" "$config" --log "$log" --counters "$counters" --counters-interval 1 \
-  >"$work/stdout" 2>&1 &
+  --firewall-log "$work/firewall.jsonl" >"$work/stdout" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 100); do
   grep -q "serving" "$log" 2>/dev/null && break
@@ -69,6 +69,19 @@ in_ns $ns_a nc -N -w 10 10.15.2.4 8080 <"$work/payload" || fail "nc a -> b"
 wait $listener || true
 cmp "$work/payload" "$work/received" || fail "received data differs"
 echo "2 MB arrived intact"
+sleep 0.5
+python3 - "$work/firewall.jsonl" <<'PY' || fail "no Firewall Rules Logging record for the a -> b connection"
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+hits = [r for r in records
+        if r["jsonPayload"]["rule_details"]["reference"] == "network:shared-net/firewall:allow-web-to-app"
+        and r["jsonPayload"]["disposition"] == "ALLOWED"
+        and r["jsonPayload"]["connection"]["dest_port"] == 8080
+        and r["jsonPayload"]["instance"]["vm_name"] == "instance-b"
+        and r["jsonPayload"]["remote_instance"]["project_id"] == "svc-a"]
+assert len(hits) == 1, records
+PY
+echo "one ALLOWED record for the connection in the firewall log"
 
 echo "== TCP instance-b -> instance-c:5432 (allow-app-to-db; replies by TRACKING_STATE)"
 # The server only reads (a server that also writes and closes can race the client's data into
