@@ -77,13 +77,19 @@ std::vector<uint8_t> ArpRequest(const char* sender, const char* target) {
 class PipelineTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
+    if (pool_ != nullptr) return;  // shared by every suite derived from this fixture
     pool_ = rte_pktmbuf_pool_create("pipeline_test", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                     SOCKET_ID_ANY);
     ASSERT_NE(pool_, nullptr);
   }
 
-  void SetUp() override {
+  void SetUp() override { BuildSnapshot(/*allow_web=*/true, /*generation=*/1); }
+
+  // The fixture's snapshot; without `allow_web` the ingress rule admitting web traffic is gone
+  // (a rule change between generations).
+  void BuildSnapshot(bool allow_web_rule, uint64_t generation) {
     snap_ = std::make_unique<Snapshot>();
+    snap_->generation = generation;
     snap_->port_names = {"vm", "vpn"};
     NetworkInfo net;
     net.ref = "projects/host/global/networks/shared";
@@ -97,7 +103,8 @@ class PipelineTest : public testing::Test {
     deny_egress.direction = firewall::Direction::kEgress;
     deny_egress.action = firewall::Action::kDeny;
     deny_egress.protocols = {{6, {{9999, 9999}}}};
-    net.firewall = firewall::RuleSet({allow_web, deny_egress});
+    net.firewall = allow_web_rule ? firewall::RuleSet({allow_web, deny_egress})
+                                  : firewall::RuleSet({deny_egress});
     snap_->networks.push_back(std::move(net));
     AddNic("a", "10.0.1.3", {1}, 0, 10);
     AddNic("b", "10.15.2.4", {}, 0, 20);
@@ -158,15 +165,19 @@ class PipelineTest : public testing::Test {
     snap_->nics.push_back(std::move(nic));
   }
 
-  // Runs one frame through the pipeline; returns its metadata, keeps the output frame.
+  // Runs one frame through `pipeline`; returns its metadata, keeps the output frame.
   PacketMeta Run(const std::vector<uint8_t>& frame, uint16_t in_port) {
+    return RunWith(pipeline_, frame, in_port);
+  }
+  PacketMeta RunWith(const Pipeline& pipeline, const std::vector<uint8_t>& frame,
+                     uint16_t in_port) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     EXPECT_NE(m, nullptr);
     std::memcpy(rte_pktmbuf_append(m, frame.size()), frame.data(), frame.size());
     PacketMeta meta;
     meta.in_port = in_port;
     Burst burst{&m, &meta, 1};
-    pipeline_.Process(*snap_, burst, counters_);
+    pipeline.Process(*snap_, burst, counters_);
     const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
     output_.assign(data, data + rte_pktmbuf_data_len(m));
     rte_pktmbuf_free(m);
@@ -309,6 +320,50 @@ TEST_F(PipelineTest, MutatedFramesAlwaysGetAVerdict) {
   EXPECT_EQ(drops, counters_.verdicts[static_cast<int>(Verdict::kDrop)]);
   EXPECT_GT(counters_.drops[static_cast<int>(DropCause::kMalformedPacket)], 0u);
 }
+
+}  // namespace
+}  // namespace svpc::dataplane
+
+namespace svpc::dataplane {
+namespace {
+
+// What tracked connections do when the rules change: GCP lets them continue until idle;
+// kRecheck re-evaluates the connection's opening direction against the new rules.
+class RuleChangeTest : public PipelineTest, public testing::WithParamInterface<OnRuleChange> {};
+
+TEST_P(RuleChangeTest, TrackedConnectionAfterTheAllowingRuleIsRemoved) {
+  std::string error;
+  auto conntrack = firewall::ConnTrack::Create(firewall::ConnTrack::Config{}, &error);
+  ASSERT_TRUE(conntrack) << error;
+  Pipeline pipeline(conntrack.get(), GetParam());
+  // On-prem opens a connection to B:80, allowed by allow-web in generation 1.
+  PacketMeta open = RunWith(pipeline, Tcp("192.168.5.5", "10.15.2.4", 80), 1);
+  ASSERT_EQ(open.verdict, Verdict::kDeliver);
+  ASSERT_EQ(snap_->networks[0].firewall.rule(open.ingress_rule).name, "allow-web");
+  // Generation 2 drops allow-web; B answers on the tracked connection.
+  BuildSnapshot(/*allow_web=*/false, /*generation=*/2);
+  std::vector<uint8_t> reply = Tcp("10.15.2.4", "192.168.5.5", 40000, 20);
+  reply[18 + 20] = 0;  // source port 80 (Ethernet + VLAN tag, then the IPv4 header)
+  reply[18 + 21] = 80;
+  PacketMeta answer = RunWith(pipeline, reply, 0);
+  if (GetParam() == OnRuleChange::kContinue) {
+    EXPECT_EQ(answer.verdict, Verdict::kForward);
+    EXPECT_EQ(answer.egress_rule, kTrackingState);
+  } else {
+    // The opening direction (on-prem -> B:80) is now denied at B by the implied rule; the
+    // denial shows on the reply's egress side, and the connection is forgotten.
+    EXPECT_EQ(answer.verdict, Verdict::kDrop);
+    EXPECT_EQ(answer.cause, DropCause::kFirewallRule);
+    EXPECT_EQ(answer.egress_rule, kImplied);
+    EXPECT_EQ(conntrack->size(), 0u);
+    // A new connection is judged by the new rules too.
+    EXPECT_EQ(RunWith(pipeline, Tcp("192.168.5.5", "10.15.2.4", 80), 1).cause,
+              DropCause::kFirewallRule);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, RuleChangeTest,
+                         testing::Values(OnRuleChange::kContinue, OnRuleChange::kRecheck));
 
 }  // namespace
 }  // namespace svpc::dataplane
