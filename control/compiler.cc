@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <map>
 #include <unordered_map>
+#include <utility>
+
+#include "control/policy_lookup.h"
+#include "control/resource_ref.h"
 
 namespace svpc::control {
 namespace {
@@ -28,19 +32,29 @@ class Interner {
   std::unordered_map<std::string, uint32_t> ids_;
 };
 
+firewall::Direction ToDirection(Direction direction) {
+  return direction == Direction::kEgress ? firewall::Direction::kEgress
+                                         : firewall::Direction::kIngress;
+}
+
+std::vector<firewall::ProtocolMatch> ToProtocols(const std::vector<ProtocolPorts>& protocols) {
+  std::vector<firewall::ProtocolMatch> out;
+  for (const ProtocolPorts& pp : protocols) {
+    firewall::ProtocolMatch m;
+    m.protocol = static_cast<int16_t>(pp.protocol);
+    for (const PortRange& range : pp.ports) m.ports.push_back({range.first, range.last});
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 firewall::Rule ToRule(const Firewall& fw, Interner& tags, Interner& sas) {
   firewall::Rule r;
   r.name = fw.name;
   r.priority = fw.priority;
-  r.direction = fw.direction == Direction::kEgress ? firewall::Direction::kEgress
-                                                   : firewall::Direction::kIngress;
+  r.direction = ToDirection(fw.direction);
   r.action = fw.action == Action::kDeny ? firewall::Action::kDeny : firewall::Action::kAllow;
-  for (const ProtocolPorts& pp : fw.rules) {
-    firewall::ProtocolMatch m;
-    m.protocol = static_cast<int16_t>(pp.protocol);
-    for (const PortRange& range : pp.ports) m.ports.push_back({range.first, range.last});
-    r.protocols.push_back(std::move(m));
-  }
+  r.protocols = ToProtocols(fw.rules);
   r.source_ranges = fw.source_ranges;
   r.destination_ranges = fw.destination_ranges;
   r.source_tags = tags.Ids(fw.source_tags);
@@ -49,6 +63,133 @@ firewall::Rule ToRule(const Firewall& fw, Interner& tags, Interner& sas) {
   r.target_service_accounts = sas.Ids(fw.target_service_accounts);
   r.log = fw.log;
   return r;
+}
+
+// The name verdicts show for a policy, a resource path that is unambiguous next to the verdict's
+// network: hierarchical "firewallPolicies/SHORT_NAME" (the numeric ID when there is no short name
+// or another hierarchical policy has the same one), network policies relative to their project
+// (the network's): "global/firewallPolicies/NAME", "regions/R/firewallPolicies/NAME".
+std::string PolicyReportName(const FirewallPolicy& policy, bool short_name_unique) {
+  switch (policy.kind) {
+    case FirewallPolicyKind::kHierarchical:
+      return "firewallPolicies/" +
+             (policy.short_name.empty() || !short_name_unique ? policy.name : policy.short_name);
+    case FirewallPolicyKind::kGlobal:
+      return "global/firewallPolicies/" + policy.name;
+    case FirewallPolicyKind::kRegional:
+      return "regions/" + policy.region + "/firewallPolicies/" + policy.name;
+  }
+  return policy.name;
+}
+
+firewall::PolicyKind ToPolicyKind(FirewallPolicyKind kind) {
+  switch (kind) {
+    case FirewallPolicyKind::kHierarchical:
+      return firewall::PolicyKind::kHierarchical;
+    case FirewallPolicyKind::kGlobal:
+      return firewall::PolicyKind::kGlobalNetwork;
+    case FirewallPolicyKind::kRegional:
+      return firewall::PolicyKind::kRegionalNetwork;
+  }
+  return firewall::PolicyKind::kGlobalNetwork;
+}
+
+firewall::PolicyAction ToPolicyAction(PolicyAction action) {
+  switch (action) {
+    case PolicyAction::kAllow:
+      return firewall::PolicyAction::kAllow;
+    case PolicyAction::kDeny:
+      return firewall::PolicyAction::kDeny;
+    case PolicyAction::kGotoNext:
+      return firewall::PolicyAction::kGotoNext;
+  }
+  return firewall::PolicyAction::kDeny;
+}
+
+// Every policy of the configuration, in configuration order (index = position in
+// config.firewall_policies), enabled rules only. Service accounts share the VPC rules' interner,
+// secure tags the NICs'; targetResources become network indices. False (and `error`) only for a
+// target network the snapshot does not have, which validation rules out.
+bool CompilePolicies(const Config& config, const std::map<std::string, uint32_t>& network_index,
+                     Interner& sas, Interner& secure_tags, dataplane::Snapshot& snap,
+                     std::string* error) {
+  std::map<std::string, int> short_names;
+  for (const FirewallPolicy& policy : config.firewall_policies) {
+    if (policy.kind == FirewallPolicyKind::kHierarchical) short_names[policy.short_name]++;
+  }
+  std::vector<firewall::Policy> policies;
+  for (const FirewallPolicy& policy : config.firewall_policies) {
+    firewall::Policy out;
+    out.name = PolicyReportName(policy, short_names[policy.short_name] == 1);
+    out.kind = ToPolicyKind(policy.kind);
+    for (const FirewallPolicyRule& rule : policy.rules) {
+      if (rule.disabled) continue;
+      firewall::PolicyRule r;
+      r.priority = rule.priority;
+      r.direction = ToDirection(rule.direction);
+      r.action = ToPolicyAction(rule.action);
+      r.protocols = ToProtocols(rule.protocols);
+      r.source_ranges = rule.source_ranges;
+      r.destination_ranges = rule.destination_ranges;
+      r.source_secure_tags = secure_tags.Ids(rule.source_secure_tags);
+      r.target_secure_tags = secure_tags.Ids(rule.target_secure_tags);
+      r.target_service_accounts = sas.Ids(rule.target_service_accounts);
+      for (const std::string& ref : rule.target_network_refs) {
+        auto net = network_index.find(ref);
+        if (net == network_index.end()) {
+          *error = policy.self_ref + ": rule priority " + std::to_string(rule.priority) +
+                   ": targetResources names unknown network " + ref;
+          return false;
+        }
+        r.target_networks.push_back(net->second);
+      }
+      r.log = rule.log;
+      out.rules.push_back(std::move(r));
+    }
+    policies.push_back(std::move(out));
+    snap.policy_refs.push_back(policy.self_ref);
+  }
+  snap.policies = firewall::PolicySet(std::move(policies));
+  return true;
+}
+
+// Logging's rule_details.reference for every policy that reaches a NIC of `network`.
+void PolicyLogReferences(const Config& config, const Network& network,
+                         dataplane::NetworkInfo& info) {
+  const auto index_of = [&](const FirewallPolicy& p) {
+    return static_cast<uint32_t>(&p - config.firewall_policies.data());
+  };
+  // The organization or folder -> its policy, the first association winning, as
+  // FirewallPoliciesFor decides.
+  std::map<std::string, const FirewallPolicy*> by_node;
+  for (const FirewallPolicy& policy : config.firewall_policies) {
+    for (const FirewallPolicyAssociation& association : policy.associations) {
+      if (policy.kind == FirewallPolicyKind::kHierarchical) {
+        by_node.emplace(association.attachment_target, &policy);
+      } else if (association.attachment_target == network.self_ref) {
+        info.policy_log_references.emplace_back(
+            index_of(policy), "network:" + network.name + "/firewallPolicy:" + policy.name);
+      }
+    }
+  }
+  const std::vector<std::string> ancestry =
+      ProjectAncestry(config.shared_vpc.resource_hierarchy, network.project);
+  for (size_t tier = 0; tier < ancestry.size(); ++tier) {
+    auto policy = by_node.find(ancestry[tier]);
+    if (policy == by_node.end()) continue;
+    info.policy_log_references.emplace_back(
+        index_of(*policy->second),
+        std::to_string(tier) + "/firewallPolicy:" + policy->second->name);
+  }
+}
+
+// True when some policy stage of `chain` has a rule for the NIC: only then can the chain decide
+// differently from the VPC rules alone.
+bool HasPolicyRules(const firewall::PolicyChain& chain) {
+  for (const firewall::Stage& stage : chain.stages()) {
+    if (stage.kind != firewall::StageKind::kVpcFirewall && !stage.rules.empty()) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -63,6 +204,7 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
   auto snap = std::make_unique<dataplane::Snapshot>();
   Interner tags;
   Interner sas;
+  Interner secure_tags;
 
   std::map<std::string, uint16_t> port_index;
   for (const TestbedPort& port : config.testbed.ports) {
@@ -86,6 +228,17 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
   }
   std::map<std::string, const Subnetwork*> subnet_by_ref;
   for (const Subnetwork& s : config.subnetworks) subnet_by_ref[s.self_ref] = &s;
+  if (!CompilePolicies(config, network_index, sas, secure_tags, *snap, error)) return nullptr;
+  for (uint32_t n = 0; n < config.networks.size(); ++n) {
+    PolicyLogReferences(config, config.networks[n], snap->networks[n]);
+  }
+  // The policies reaching each NIC (FirewallPoliciesFor), per (network, region), as policy indices.
+  std::map<std::pair<uint32_t, std::string>, firewall::NicPolicies> policies_by_place;
+  std::vector<const firewall::NicPolicies*> nic_policies;  // per NIC
+  const auto policy_index = [&](const FirewallPolicy* p) {
+    return p == nullptr ? firewall::kNoPolicy
+                        : static_cast<uint32_t>(p - config.firewall_policies.data());
+  };
 
   // NICs, keyed "instance_ref#nic".
   std::map<std::string, uint32_t> nic_index;
@@ -109,6 +262,24 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
       info.has_external_ip = nic.has_external_ip;
       info.tags = tags.Ids(inst.tags);
       info.service_accounts = sas.Ids(inst.service_accounts);
+      info.secure_tags = secure_tags.Ids(inst.secure_tags);
+      const std::string region = RegionOfZone(inst.zone).value_or("");
+      auto [place, added] = policies_by_place.try_emplace({net->second, region});
+      if (added) {
+        NicFirewallPolicies found =
+            FirewallPoliciesFor(config, config.networks[net->second], region);
+        firewall::NicPolicies& policies = place->second;
+        for (const FirewallPolicy* p : found.hierarchical) {
+          policies.hierarchical.push_back(policy_index(p));
+        }
+        policies.global = policy_index(found.global);
+        policies.regional = policy_index(found.regional);
+        policies.order = found.order == FirewallPolicyEnforcementOrder::kBeforeClassicFirewall
+                             ? firewall::EnforcementOrder::kBeforeClassicFirewall
+                             : firewall::EnforcementOrder::kAfterClassicFirewall;
+        policies.network = net->second;
+      }
+      nic_policies.push_back(&place->second);
       info.mac = GcpMacForIp(nic.ip);
       info.gateway_mac = GcpMacForIp(subnet->second->gateway);
       nic_index[inst.self_ref + "#" + nic.name] = snap->nics.size();
@@ -181,10 +352,25 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     for (const Firewall* fw : list) rules.push_back(ToRule(*fw, tags, sas));
     snap->networks[n].firewall = firewall::RuleSet(std::move(rules));
   }
-  for (dataplane::NicInfo& nic : snap->nics) {
+  for (uint32_t i = 0; i < snap->nics.size(); ++i) {
+    dataplane::NicInfo& nic = snap->nics[i];
     const firewall::RuleSet& rules = snap->networks[nic.network].firewall;
     nic.egress_rules = rules.RulesFor(firewall::Direction::kEgress, nic.Identity());
     nic.ingress_rules = rules.RulesFor(firewall::Direction::kIngress, nic.Identity());
+    // Policy chains, kept only for a direction some policy rule applies to (the policy path).
+    const firewall::NicPolicies& policies = *nic_policies[i];
+    if (policies.hierarchical.empty() && policies.global == firewall::kNoPolicy &&
+        policies.regional == firewall::kNoPolicy) {
+      continue;
+    }
+    nic.egress_chain = firewall::PolicyChain::Build(
+        snap->policies, rules, policies, firewall::Direction::kEgress, nic.PolicyIdentity());
+    nic.ingress_chain = firewall::PolicyChain::Build(
+        snap->policies, rules, policies, firewall::Direction::kIngress, nic.PolicyIdentity());
+    nic.egress_policy_path = HasPolicyRules(nic.egress_chain);
+    nic.ingress_policy_path = HasPolicyRules(nic.ingress_chain);
+    if (!nic.egress_policy_path) nic.egress_chain = firewall::PolicyChain();
+    if (!nic.ingress_policy_path) nic.ingress_chain = firewall::PolicyChain();
   }
   // The fast classifier per network, with every NIC's tags and service accounts compiled into
   // target and source classes.
@@ -303,6 +489,7 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
   if (!snap->BuildClassifier(error)) return nullptr;
   snap->tag_names = tags.Names();
   snap->service_account_names = sas.Names();
+  snap->secure_tag_names = secure_tags.Names();
   snap->AllocateRuleHits();
   return snap;
 }

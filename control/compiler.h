@@ -1,8 +1,9 @@
 #pragma once
-// Compiles a validated configuration into a data-plane snapshot: interns tags and service
-// accounts, resolves every reference to an index, orders each NIC's firewall rules, builds each
-// network's route table (subnet routes named after their subnet, static routes, NIC ownership)
-// and the endpoint classifier. Needs the DPDK EAL (rte_lpm, rte_hash). Never half-builds:
+// Compiles a validated configuration into a data-plane snapshot: interns tags, service accounts
+// and secure tags, resolves every reference to an index, orders each NIC's firewall rules, builds
+// the firewall policies (one PolicySet) and each NIC's policy chains, each network's route table
+// (subnet routes named after their subnet, static routes, NIC ownership) and the endpoint
+// classifier. Needs the DPDK EAL (rte_lpm, rte_hash). Never half-builds:
 // either a complete snapshot or nullptr with `error`.
 
 #include <memory>

@@ -252,8 +252,9 @@ class Daemon {
     firewall_records_.flush();
   }
 
-  // Per-rule hit counters survive a reload for rules that keep their network and name (the
-  // few decisions made between this copy and the swap are lost).
+  // Per-rule hit counters survive a reload for rules that keep their network and name, and for
+  // policy rules that keep their policy and priority (the few decisions made between this copy
+  // and the swap are lost).
   static void CarryRuleHits(const dataplane::Snapshot& old_snap, dataplane::Snapshot& new_snap) {
     std::map<std::pair<std::string, std::string>, uint64_t> hits;
     for (const dataplane::NetworkInfo& net : old_snap.networks) {
@@ -265,6 +266,24 @@ class Daemon {
       for (uint32_t r = 0; r < net.firewall.size(); ++r) {
         auto it = hits.find({net.ref, net.firewall.rule(r).name});
         if (it != hits.end()) new_snap.rule_hits[net.rule_hit_base + r] = it->second;
+      }
+    }
+    // Firewall policy rules: by policy reference and priority.
+    std::map<std::pair<std::string, uint32_t>, uint64_t> policy_hits;
+    for (uint32_t p = 0; p < old_snap.policies.size(); ++p) {
+      const firewall::Policy& policy = old_snap.policies.policy(p);
+      for (uint32_t r = 0; r < policy.rules.size(); ++r) {
+        policy_hits[{old_snap.policy_refs[p], policy.rules[r].priority}] =
+            old_snap.rule_hits[old_snap.policy_rule_hit_base[p] + r];
+      }
+    }
+    for (uint32_t p = 0; p < new_snap.policies.size(); ++p) {
+      const firewall::Policy& policy = new_snap.policies.policy(p);
+      for (uint32_t r = 0; r < policy.rules.size(); ++r) {
+        auto it = policy_hits.find({new_snap.policy_refs[p], policy.rules[r].priority});
+        if (it != policy_hits.end()) {
+          new_snap.rule_hits[new_snap.policy_rule_hit_base[p] + r] = it->second;
+        }
       }
     }
   }

@@ -44,7 +44,9 @@ void FirewallLog::Denied(const LogEvent& event) noexcept {
                        uint32_t{event.protocol} << 24 |
                            static_cast<uint32_t>(event.direction) << 16 |
                            (static_cast<uint32_t>(event.nic) & 0xffff)};
-  uint64_t hash = (uint64_t{rte_jhash_32b(words, 4, event.network)} << 32) |
+  // kNoPolicy + 1 == 0: VPC rule events hash as they always did.
+  const uint32_t policy_seed = (event.policy + 1) * 0x85ebca6bu;
+  uint64_t hash = (uint64_t{rte_jhash_32b(words, 4, event.network ^ policy_seed)} << 32) |
                   rte_jhash_32b(words, 4, 0x9e3779b9u ^ static_cast<uint32_t>(event.rule));
   DeniedSlot& slot = denied_[hash % kDeniedCacheSize];
   if (slot.key_hash == hash && event.time_ns >= slot.last_ns &&

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/net_types.h"
+#include "firewall/policy_evaluator.h"
 #include "firewall/vpc_firewall.h"
 
 struct rte_ring;
@@ -23,7 +24,8 @@ struct LogEvent {
   uint32_t network = 0;
   int32_t nic = -1;         // the instance whose rule decided
   int32_t remote_nic = -1;  // the other end when it is an instance NIC
-  int32_t rule = -1;        // index in the network's RuleSet
+  int32_t rule = -1;        // index in the network's RuleSet, or in the policy's rules
+  uint32_t policy = firewall::kNoPolicy;  // the firewall policy whose rule decided, if any
   Ipv4 src = 0;
   Ipv4 dst = 0;
   uint16_t src_port = 0;

@@ -6,6 +6,7 @@
 
 #include "common/net_types.h"
 #include "dataplane/verdict.h"
+#include "firewall/policy_evaluator.h"
 
 struct rte_mbuf;
 
@@ -57,8 +58,14 @@ struct PacketMeta {
   int32_t src_nic = -1;
   int32_t dst_nic = -1;
   int32_t network = -1;
+  // The deciding rule per direction. With *_policy == firewall::kNoPolicy: an index in the
+  // network's RuleSet (VPC firewall rule), or kImplied / kTrackingState / kNotEvaluated. Otherwise
+  // a firewall policy rule decided: *_policy is its policy in Snapshot::policies and *_rule its
+  // index in that Policy::rules.
   int32_t egress_rule = kNotEvaluated;
   int32_t ingress_rule = kNotEvaluated;
+  uint32_t egress_policy = firewall::kNoPolicy;
+  uint32_t ingress_policy = firewall::kNoPolicy;
   int32_t route = -1;
   int32_t conn = -1;     // connection tracking entry, when tracked
   bool tracked = false;  // conntrack (or the first fragment's verdict) allowed it

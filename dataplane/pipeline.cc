@@ -212,13 +212,34 @@ firewall::FlowTuple InnerTupleOf(const PacketMeta& m) {
                              m.inner_protocol};
 }
 
+// One direction's firewall decision for a NIC: the deciding rule, and its firewall policy when a
+// policy rule decided (kNoPolicy: a VPC firewall rule, or kImplied).
+struct FirewallDecision {
+  firewall::Action action = firewall::Action::kDeny;
+  int32_t rule = kImplied;
+  uint32_t policy = firewall::kNoPolicy;
+};
+
+FirewallDecision FromClassifier(const firewall::Decision& d) {
+  return FirewallDecision{d.action, d.rule, firewall::kNoPolicy};
+}
+
+// The VPC stage reports its RuleSet index with kNoPolicy, the implied rules kImpliedRule (==
+// kImplied) with kNoPolicy, policy stages their policy and rule: exactly PacketMeta's encoding.
+FirewallDecision FromPolicies(const firewall::PolicyDecision& d) {
+  return FirewallDecision{d.action, d.rule, d.policy};
+}
+
 // Counts the deciding rule's hit (implied rules are not counted).
-void NoteDecision(const Snapshot& snap, uint32_t network, const firewall::Decision& d) noexcept {
-  if (d.rule >= 0) snap.rule_hits[snap.networks[network].rule_hit_base + d.rule]++;
+void NoteDecision(const Snapshot& snap, uint32_t network, const FirewallDecision& d) noexcept {
+  if (d.rule < 0) return;
+  const uint32_t base = d.policy == firewall::kNoPolicy ? snap.networks[network].rule_hit_base
+                                                        : snap.policy_rule_hit_base[d.policy];
+  snap.rule_hits[base + d.rule]++;
 }
 
 LogEvent EventOf(const Snapshot& snap, const PacketMeta& m, firewall::Direction direction,
-                 int32_t rule, bool allowed) {
+                 int32_t rule, uint32_t policy, bool allowed) {
   LogEvent e;
   e.time_ns = m.time_ns;
   e.generation = snap.generation;
@@ -227,6 +248,7 @@ LogEvent EventOf(const Snapshot& snap, const PacketMeta& m, firewall::Direction 
   e.nic = egress ? m.src_nic : m.dst_nic;
   e.remote_nic = egress ? m.dst_nic : m.src_nic;
   e.rule = rule;
+  e.policy = policy;
   e.src = m.src;
   e.dst = m.dst;
   e.src_port = m.has_ports ? m.src_port : 0;
@@ -237,8 +259,10 @@ LogEvent EventOf(const Snapshot& snap, const PacketMeta& m, firewall::Direction 
   return e;
 }
 
-bool RuleLogs(const Snapshot& snap, const PacketMeta& m, int32_t rule) {
-  return rule >= 0 && snap.networks[m.network].firewall.rule(rule).log;
+bool RuleLogs(const Snapshot& snap, const PacketMeta& m, int32_t rule, uint32_t policy) {
+  if (rule < 0) return false;
+  if (policy != firewall::kNoPolicy) return snap.policies.policy(policy).rules[rule].log;
+  return snap.networks[m.network].firewall.rule(rule).log;
 }
 
 bool IsBroadcastOrMulticast(Ipv4 dst) { return dst == 0xffffffffu || (dst >> 28) == 0xe; }
@@ -330,14 +354,22 @@ void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& bur
       continue;
     }
     const NicInfo& nic = snap.nics[meta.src_nic];
-    firewall::Decision d = snap.networks[meta.network].classifier->Classify(
-        firewall::Direction::kEgress, nic.target_class, firewall::kNoSourceClass, KeyOf(meta));
+    const NetworkInfo& net = snap.networks[meta.network];
+    // Egress rules never look at who the other end is: no remote identity.
+    const FirewallDecision d =
+        nic.egress_policy_path
+            ? FromPolicies(firewall::EvaluatePolicies(snap.policies, net.firewall, nic.egress_chain,
+                                                      KeyOf(meta), nullptr))
+            : FromClassifier(net.classifier->Classify(firewall::Direction::kEgress,
+                                                      nic.target_class, firewall::kNoSourceClass,
+                                                      KeyOf(meta)));
     meta.egress_rule = d.rule;
+    meta.egress_policy = d.policy;
     NoteDecision(snap, meta.network, d);
     if (d.action == firewall::Action::kDeny) {
       meta.Drop(DropCause::kFirewallRule);
-      if (log != nullptr && RuleLogs(snap, meta, d.rule)) {
-        log->Denied(EventOf(snap, meta, firewall::Direction::kEgress, d.rule, false));
+      if (log != nullptr && RuleLogs(snap, meta, d.rule, d.policy)) {
+        log->Denied(EventOf(snap, meta, firewall::Direction::kEgress, d.rule, d.policy, false));
       }
     }
   }
@@ -402,15 +434,40 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
   }
 }
 
-// The sender's identity as the receiver's ingress rules see it, or nullptr.
-const firewall::Identity* RemoteIdentity(const NicInfo* sender, const NicInfo& receiver, Ipv4 src,
-                                         firewall::Identity& storage) {
-  if (sender == nullptr || sender->network != receiver.network) return nullptr;
-  if (src != sender->ip && !(kSourceIdentityCoversAliasRanges && sender->Owns(src))) {
-    return nullptr;
-  }
-  storage = sender->Identity();
+// True when the receiver's ingress rules know who the sender is (source tags, service accounts,
+// secure tags): an instance NIC of the same network sending from its own address.
+bool SenderIdentified(const NicInfo* sender, const NicInfo& receiver, Ipv4 src) {
+  if (sender == nullptr || sender->network != receiver.network) return false;
+  return src == sender->ip || (kSourceIdentityCoversAliasRanges && sender->Owns(src));
+}
+
+// The sender's identity as the receiver's ingress rules and policies see it (tags, service
+// accounts, secure tags), or nullptr.
+const firewall::NicIdentity* RemoteIdentity(const NicInfo* sender, const NicInfo& receiver,
+                                            Ipv4 src, firewall::NicIdentity& storage) {
+  if (!SenderIdentified(sender, receiver, src)) return nullptr;
+  storage = sender->PolicyIdentity();
   return &storage;
+}
+
+// The reference evaluators' decision for `nic` (re-checks): its policy chain when that direction
+// is on the policy path, else its VPC rules. `sender` is the other end when SenderIdentified.
+FirewallDecision ReferenceDecision(const Snapshot& snap, const NicInfo& nic,
+                                   firewall::Direction direction, const firewall::FlowKey& key,
+                                   const NicInfo* sender) noexcept {
+  const firewall::RuleSet& rules = snap.networks[nic.network].firewall;
+  const bool egress = direction == firewall::Direction::kEgress;
+  if (egress ? nic.egress_policy_path : nic.ingress_policy_path) {
+    firewall::NicIdentity remote;
+    if (sender != nullptr) remote = sender->PolicyIdentity();
+    return FromPolicies(firewall::EvaluatePolicies(snap.policies, rules,
+                                                   egress ? nic.egress_chain : nic.ingress_chain,
+                                                   key, sender != nullptr ? &remote : nullptr));
+  }
+  firewall::Identity remote;
+  if (sender != nullptr) remote = sender->Identity();
+  return FromClassifier(rules.Evaluate(direction, egress ? nic.egress_rules : nic.ingress_rules,
+                                       key, sender != nullptr ? &remote : nullptr));
 }
 
 // OnRuleChange::kRecheck: evaluates the connection's opening direction (initiator -> responder)
@@ -424,24 +481,24 @@ bool RecheckConnection(const Snapshot& snap, const firewall::ConnEntry& entry, b
   firewall::FlowKey key{t.src,      t.dst,
                         t.protocol, t.protocol != kProtoIcmp && (t.src_port | t.dst_port) != 0,
                         t.src_port, t.dst_port};
-  const firewall::RuleSet& rules = snap.networks[meta.network].firewall;
   if (opener >= 0) {
-    firewall::Decision d =
-        rules.Evaluate(firewall::Direction::kEgress, snap.nics[opener].egress_rules, key, nullptr);
+    FirewallDecision d =
+        ReferenceDecision(snap, snap.nics[opener], firewall::Direction::kEgress, key, nullptr);
     if (d.action == firewall::Action::kDeny) {
       (from_initiator ? meta.egress_rule : meta.ingress_rule) = d.rule;
+      (from_initiator ? meta.egress_policy : meta.ingress_policy) = d.policy;
       return false;
     }
   }
   if (responder >= 0) {
     const NicInfo& receiver = snap.nics[responder];
-    firewall::Identity storage;
-    const firewall::Identity* remote =
-        RemoteIdentity(opener >= 0 ? &snap.nics[opener] : nullptr, receiver, t.src, storage);
-    firewall::Decision d =
-        rules.Evaluate(firewall::Direction::kIngress, receiver.ingress_rules, key, remote);
+    const NicInfo* sender = opener >= 0 ? &snap.nics[opener] : nullptr;
+    FirewallDecision d =
+        ReferenceDecision(snap, receiver, firewall::Direction::kIngress, key,
+                          SenderIdentified(sender, receiver, t.src) ? sender : nullptr);
     if (d.action == firewall::Action::kDeny) {
       (from_initiator ? meta.ingress_rule : meta.egress_rule) = d.rule;
+      (from_initiator ? meta.ingress_policy : meta.egress_policy) = d.policy;
       return false;
     }
   }
@@ -472,19 +529,29 @@ void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
     if (meta.dst_nic < 0) continue;
     const NicInfo& nic = snap.nics[meta.dst_nic];
     const NicInfo* sender = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
-    firewall::Identity storage;
-    const firewall::Identity* remote = RemoteIdentity(sender, nic, meta.src, storage);
-    // Same decision as the reference RuleSet::Evaluate (classifier_tests checks it on a million
-    // random packets per run), at a fraction of the cost.
-    firewall::Decision d = snap.networks[nic.network].classifier->Classify(
-        firewall::Direction::kIngress, nic.target_class,
-        remote != nullptr ? sender->source_class : firewall::kNoSourceClass, KeyOf(meta));
+    const NetworkInfo& net = snap.networks[nic.network];
+    FirewallDecision d;
+    if (nic.ingress_policy_path) {
+      // The reference evaluator: hierarchical policies, VPC rules, network policies in order.
+      firewall::NicIdentity storage;
+      const firewall::NicIdentity* remote = RemoteIdentity(sender, nic, meta.src, storage);
+      d = FromPolicies(firewall::EvaluatePolicies(snap.policies, net.firewall, nic.ingress_chain,
+                                                  KeyOf(meta), remote));
+    } else {
+      // Same decision as the reference RuleSet::Evaluate (classifier_tests checks it on a million
+      // random packets per run), at a fraction of the cost.
+      const bool identified = SenderIdentified(sender, nic, meta.src);
+      d = FromClassifier(net.classifier->Classify(
+          firewall::Direction::kIngress, nic.target_class,
+          identified ? sender->source_class : firewall::kNoSourceClass, KeyOf(meta)));
+    }
     meta.ingress_rule = d.rule;
+    meta.ingress_policy = d.policy;
     NoteDecision(snap, nic.network, d);
     if (d.action == firewall::Action::kDeny) {
       meta.Drop(DropCause::kFirewallRule);
-      if (log != nullptr && RuleLogs(snap, meta, d.rule)) {
-        log->Denied(EventOf(snap, meta, firewall::Direction::kIngress, d.rule, false));
+      if (log != nullptr && RuleLogs(snap, meta, d.rule, d.policy)) {
+        log->Denied(EventOf(snap, meta, firewall::Direction::kIngress, d.rule, d.policy, false));
       }
     }
   }
@@ -506,11 +573,13 @@ void ConntrackCommitStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
     }
     meta.conn = conn;
     if (log != nullptr) {
-      if (meta.src_nic >= 0 && RuleLogs(snap, meta, meta.egress_rule)) {
-        log->Allowed(EventOf(snap, meta, firewall::Direction::kEgress, meta.egress_rule, true));
+      if (meta.src_nic >= 0 && RuleLogs(snap, meta, meta.egress_rule, meta.egress_policy)) {
+        log->Allowed(EventOf(snap, meta, firewall::Direction::kEgress, meta.egress_rule,
+                             meta.egress_policy, true));
       }
-      if (meta.dst_nic >= 0 && RuleLogs(snap, meta, meta.ingress_rule)) {
-        log->Allowed(EventOf(snap, meta, firewall::Direction::kIngress, meta.ingress_rule, true));
+      if (meta.dst_nic >= 0 && RuleLogs(snap, meta, meta.ingress_rule, meta.ingress_policy)) {
+        log->Allowed(EventOf(snap, meta, firewall::Direction::kIngress, meta.ingress_rule,
+                             meta.ingress_policy, true));
       }
     }
   }

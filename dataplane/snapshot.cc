@@ -19,6 +19,11 @@ void Snapshot::AllocateRuleHits() {
     net.rule_hit_base = static_cast<uint32_t>(rule_hit_count);
     rule_hit_count += net.firewall.size();
   }
+  policy_rule_hit_base.assign(policies.size(), 0);
+  for (uint32_t p = 0; p < policies.size(); ++p) {
+    policy_rule_hit_base[p] = static_cast<uint32_t>(rule_hit_count);
+    rule_hit_count += policies.policy(p).rules.size();
+  }
   rule_hits = std::make_unique<uint64_t[]>(rule_hit_count + 1);
 }
 

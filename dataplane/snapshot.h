@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/net_types.h"
 #include "firewall/classifier.h"
+#include "firewall/policy_evaluator.h"
 #include "firewall/vpc_firewall.h"
 #include "routing/route_table.h"
 
@@ -49,16 +51,26 @@ struct NicInfo {
   bool has_external_ip = false;
   std::vector<uint32_t> tags;  // interned, sorted
   std::vector<uint32_t> service_accounts;
+  std::vector<uint32_t> secure_tags;    // interned tag values ("tagValues/N"), sorted
   std::vector<uint32_t> egress_rules;   // indices into the network's RuleSet, evaluation order
   std::vector<uint32_t> ingress_rules;  // (the reference evaluator's view; re-checks use it)
   uint32_t target_class = 0;            // in the network's Classifier: which rules target this NIC
   uint32_t source_class = firewall::kNoSourceClass;  // which source tags/SAs it satisfies
+  // Firewall policies: the NIC's chain per direction (hierarchical policies, VPC rules, global and
+  // regional network policies in its enforcement order). A direction is on the policy path only
+  // when some policy stage of its chain has a rule applying to the NIC; otherwise the chain would
+  // decide exactly as the VPC rules alone, and the classifier decides.
+  firewall::PolicyChain egress_chain;
+  firewall::PolicyChain ingress_chain;
+  bool egress_policy_path = false;
+  bool ingress_policy_path = false;
   uint32_t route_view = routing::RouteTable::kUntaggedView;
   int32_t endpoint = -1;  // where the testbed wires it; -1 = nowhere
   MacAddr mac;            // the NIC's MAC
   MacAddr gateway_mac;    // its subnet gateway's MAC: answers ARP, sources delivered frames
 
   firewall::Identity Identity() const { return {tags, service_accounts}; }
+  firewall::NicIdentity PolicyIdentity() const { return {tags, service_accounts, secure_tags}; }
   bool Owns(Ipv4 addr) const {
     if (addr == ip) return true;
     for (const Prefix& p : alias_ranges) {
@@ -79,6 +91,11 @@ struct NetworkInfo {
   std::unique_ptr<routing::RouteTable> routes;
   int32_t internet_endpoint = -1;  // where the default internet gateway leads, -1 = not wired
   uint32_t rule_hit_base = 0;      // this network's rules in Snapshot::rule_hits
+  // Firewall Rules Logging's rule_details.reference of each policy reaching this network's NICs
+  // (policy index in Snapshot::policies, reference): "network:NET/firewallPolicy:NAME", or for
+  // hierarchical policies "TIER/firewallPolicy:ID" (TIER: depth of the organization or folder the
+  // policy is associated with above the network's project, organization = 0).
+  std::vector<std::pair<uint32_t, std::string>> policy_log_references;
 };
 
 class Snapshot {
@@ -96,11 +113,19 @@ class Snapshot {
   // Interned names, for reports (rule details in firewall logs).
   std::vector<std::string> tag_names;
   std::vector<std::string> service_account_names;
+  std::vector<std::string> secure_tag_names;
+  // Every firewall policy of the configuration (disabled rules left out); Policy::name is the
+  // name verdicts show ("firewallPolicies/SHORT_NAME", "global/firewallPolicies/NAME",
+  // "regions/R/firewallPolicies/NAME"), policy_refs[p] its canonical reference.
+  firewall::PolicySet policies;
+  std::vector<std::string> policy_refs;
   // Per-rule hit counters: how many decisions (new connections, denied packets) each VPC
-  // firewall rule made, at networks[n].rule_hit_base + rule index. The one mutable part of a
-  // snapshot: written by the worker, read by the control thread (single worker for now).
+  // firewall rule made, at networks[n].rule_hit_base + rule index, and each firewall policy rule,
+  // at policy_rule_hit_base[p] + index in Policy::rules. The one mutable part of a snapshot:
+  // written by the worker, read by the control thread (single worker for now).
   std::unique_ptr<uint64_t[]> rule_hits;
   size_t rule_hit_count = 0;
+  std::vector<uint32_t> policy_rule_hit_base;
   void AllocateRuleHits();
 
   // Builds the classification tables from `endpoints`. Call once after filling the vectors.

@@ -62,6 +62,13 @@ std::string FlowText(const PacketMeta& m) {
   return FormatIpv4(m.src) + " > " + FormatIpv4(m.dst) + " " + p;
 }
 
+// How verdicts and counters name a firewall policy rule: the policy's report name and the rule's
+// priority (unique within its policy), e.g. "global/firewallPolicies/net-fw priority 1000".
+std::string PolicyRuleName(const Snapshot& snap, uint32_t policy, int32_t rule) {
+  const firewall::Policy& p = snap.policies.policy(policy);
+  return p.name + " priority " + std::to_string(p.rules[rule].priority);
+}
+
 class RecordNames {
  public:
   explicit RecordNames(const Snapshot& snap) : snap_(snap) {}
@@ -74,8 +81,10 @@ class RecordNames {
     if (nic < 0) return nullptr;
     return boost::json::string(snap_.nics[nic].instance_ref);
   }
-  boost::json::value Rule(const PacketMeta& m, int32_t rule, bool egress) const {
+  boost::json::value Rule(const PacketMeta& m, int32_t rule, uint32_t policy, bool egress) const {
     if (rule == dataplane::kNotEvaluated) return nullptr;
+    if (policy != firewall::kNoPolicy)
+      return boost::json::string(PolicyRuleName(snap_, policy, rule));
     if (rule == dataplane::kTrackingState) return boost::json::string("TRACKING_STATE");
     if (rule == dataplane::kImplied) {
       return boost::json::string(firewall::ImpliedRuleName(egress ? firewall::Direction::kEgress
@@ -213,8 +222,8 @@ bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
     o["network"] = names.Network(m);
     o["src_instance"] = names.Instance(m.src_nic);
     o["dst_instance"] = names.Instance(m.dst_nic);
-    o["egress_rule"] = names.Rule(m, m.egress_rule, true);
-    o["ingress_rule"] = names.Rule(m, m.ingress_rule, false);
+    o["egress_rule"] = names.Rule(m, m.egress_rule, m.egress_policy, true);
+    o["ingress_rule"] = names.Rule(m, m.ingress_rule, m.ingress_policy, false);
     o["route"] = names.Route(m);
     o["out_port"] = m.verdict == dataplane::Verdict::kDrop ? boost::json::value(nullptr)
                                                            : names.Port(m.out_port);
@@ -341,6 +350,15 @@ std::string CountersJson(const dataplane::Counters& c, const dataplane::Snapshot
     }
   }
   counters["firewall_rules"] = rules;
+  boost::json::object policy_rules;
+  for (uint32_t p = 0; p < snap.policies.size(); ++p) {
+    const firewall::Policy& policy = snap.policies.policy(p);
+    for (uint32_t r = 0; r < policy.rules.size(); ++r) {
+      policy_rules[snap.policy_refs[p] + " priority " + std::to_string(policy.rules[r].priority)] =
+          snap.rule_hits[snap.policy_rule_hit_base[p] + r];
+    }
+  }
+  counters["firewall_policy_rules"] = policy_rules;
   return boost::json::serialize(counters);
 }
 
@@ -415,20 +433,9 @@ std::string Rfc3339(uint64_t ns) {
   return std::string(buf) + frac;
 }
 
-}  // namespace
-
-std::string FirewallLogRecordJson(const dataplane::Snapshot& snap, const dataplane::LogEvent& e) {
-  const dataplane::NetworkInfo& net = snap.networks[e.network];
-  const firewall::Rule& rule = net.firewall.rule(e.rule);
-  boost::json::object payload;
-  payload["connection"] = {{"src_ip", FormatIpv4(e.src)},
-                           {"src_port", e.src_port},
-                           {"dest_ip", FormatIpv4(e.dst)},
-                           {"dest_port", e.dst_port},
-                           {"protocol", e.protocol}};
-  payload["disposition"] = e.allowed ? "ALLOWED" : "DENIED";
+boost::json::array IpPortInfo(const std::vector<firewall::ProtocolMatch>& protocols) {
   boost::json::array ip_port_info;
-  for (const firewall::ProtocolMatch& m : rule.protocols) {
+  for (const firewall::ProtocolMatch& m : protocols) {
     boost::json::object info;
     const char* name = ProtocolUpper(m.protocol);
     info["ip_protocol"] = name != nullptr ? std::string(name) : std::to_string(m.protocol);
@@ -443,23 +450,67 @@ std::string FirewallLogRecordJson(const dataplane::Snapshot& snap, const datapla
     }
     ip_port_info.push_back(info);
   }
-  boost::json::array sources;
-  for (const Prefix& p : rule.source_ranges) sources.emplace_back(FormatPrefix(p));
-  boost::json::array destinations;
-  for (const Prefix& p : rule.destination_ranges) destinations.emplace_back(FormatPrefix(p));
+  return ip_port_info;
+}
+
+boost::json::array Ranges(const std::vector<Prefix>& ranges) {
+  boost::json::array out;
+  for (const Prefix& p : ranges) out.emplace_back(FormatPrefix(p));
+  return out;
+}
+
+// rule_details of a VPC firewall rule (the legacy record: tags and service accounts too).
+boost::json::object VpcRuleDetails(const dataplane::Snapshot& snap,
+                                   const dataplane::NetworkInfo& net, const firewall::Rule& rule) {
   const bool egress = rule.direction == firewall::Direction::kEgress;
-  payload["rule_details"] = {
+  return {
       {"reference", "network:" + net.name + "/firewall:" + rule.name},
       {"priority", rule.priority},
       {"action", rule.action == firewall::Action::kAllow ? "ALLOW" : "DENY"},
       {"direction", egress ? "EGRESS" : "INGRESS"},
-      {"ip_port_info", ip_port_info},
-      {"source_range", sources},
-      {"destination_range", destinations},
+      {"ip_port_info", IpPortInfo(rule.protocols)},
+      {"source_range", Ranges(rule.source_ranges)},
+      {"destination_range", Ranges(rule.destination_ranges)},
       {"source_tag", Names(rule.source_tags, snap.tag_names)},
       {"target_tag", Names(rule.target_tags, snap.tag_names)},
       {"source_service_account", Names(rule.source_service_accounts, snap.service_account_names)},
       {"target_service_account", Names(rule.target_service_accounts, snap.service_account_names)}};
+}
+
+// rule_details of a firewall policy rule: GCP's policy record carries no legacy fields (network
+// tags, service accounts). The reference is the compiler's (NetworkInfo::policy_log_references).
+boost::json::object PolicyRuleDetails(const dataplane::NetworkInfo& net,
+                                      const dataplane::Snapshot& snap, uint32_t policy,
+                                      const firewall::PolicyRule& rule) {
+  std::string reference = "firewallPolicy:" + snap.policy_refs[policy];
+  for (const auto& [p, ref] : net.policy_log_references) {
+    if (p == policy) reference = ref;
+  }
+  const bool egress = rule.direction == firewall::Direction::kEgress;
+  return {{"reference", reference},
+          {"priority", rule.priority},
+          {"action", rule.action == firewall::PolicyAction::kAllow ? "ALLOW" : "DENY"},
+          {"direction", egress ? "EGRESS" : "INGRESS"},
+          {"ip_port_info", IpPortInfo(rule.protocols)},
+          {"source_range", Ranges(rule.source_ranges)},
+          {"destination_range", Ranges(rule.destination_ranges)}};
+}
+
+}  // namespace
+
+std::string FirewallLogRecordJson(const dataplane::Snapshot& snap, const dataplane::LogEvent& e) {
+  const dataplane::NetworkInfo& net = snap.networks[e.network];
+  boost::json::object payload;
+  payload["connection"] = {{"src_ip", FormatIpv4(e.src)},
+                           {"src_port", e.src_port},
+                           {"dest_ip", FormatIpv4(e.dst)},
+                           {"dest_port", e.dst_port},
+                           {"protocol", e.protocol}};
+  payload["disposition"] = e.allowed ? "ALLOWED" : "DENIED";
+  payload["rule_details"] =
+      e.policy == firewall::kNoPolicy
+          ? VpcRuleDetails(snap, net, net.firewall.rule(e.rule))
+          : PolicyRuleDetails(net, snap, e.policy, snap.policies.policy(e.policy).rules[e.rule]);
   if (e.nic >= 0) {
     payload["instance"] = InstanceDetails(snap.nics[e.nic]);
     payload["vpc"] = VpcDetails(snap, snap.nics[e.nic]);
