@@ -1,5 +1,7 @@
 #include "control/compiler.h"
 
+#include <rte_hash_crc.h>
+
 #include <algorithm>
 #include <map>
 #include <unordered_map>
@@ -224,6 +226,7 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     info.name = n.name;
     info.project = n.project;
     info.mtu = n.mtu;
+    info.conntrack_id = rte_hash_crc(n.self_ref.data(), n.self_ref.size(), 0x5356'5043);
     snap->networks.push_back(std::move(info));
   }
   std::map<std::string, const Subnetwork*> subnet_by_ref;

@@ -194,17 +194,17 @@ firewall::FlowKey KeyOf(const PacketMeta& meta) {
 }
 
 // The connection a packet belongs to, as conntrack keys it.
-firewall::FlowTuple TupleOf(const PacketMeta& m) {
+firewall::FlowTuple TupleOf(const Snapshot& snap, const PacketMeta& m) {
   uint16_t sport = m.has_ports ? m.src_port : 0;
   uint16_t dport = m.has_ports ? m.dst_port : 0;
   if (m.protocol == kProtoIcmp && IsIcmpEcho(m.icmp_type)) sport = dport = m.icmp_id;
   return firewall::FlowTuple{
-      static_cast<uint32_t>(m.network), m.src, m.dst, sport, dport, m.protocol};
+      snap.networks[m.network].conntrack_id, m.src, m.dst, sport, dport, m.protocol};
 }
 
 // The connection an ICMP error is about.
-firewall::FlowTuple InnerTupleOf(const PacketMeta& m) {
-  return firewall::FlowTuple{static_cast<uint32_t>(m.network),
+firewall::FlowTuple InnerTupleOf(const Snapshot& snap, const PacketMeta& m) {
+  return firewall::FlowTuple{snap.networks[m.network].conntrack_id,
                              m.inner_src,
                              m.inner_dst,
                              m.inner_src_port,
@@ -318,13 +318,14 @@ void ClassifyStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
   }
 }
 
-void ConntrackStage::Run(firewall::ConnTrack* conntrack, Burst& burst) const noexcept {
+void ConntrackStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
+                         Burst& burst) const noexcept {
   if (conntrack == nullptr) return;
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done || meta.l3 != L3Kind::kIpv4) continue;
     if (meta.later_fragment) {
-      auto verdict = conntrack->LaterFragment(TupleOf(meta), meta.ip_id, meta.time_ns);
+      auto verdict = conntrack->LaterFragment(TupleOf(snap, meta), meta.ip_id, meta.time_ns);
       if (verdict == firewall::ConnTrack::FragmentVerdict::kAllowed) {
         meta.tracked = true;
       } else if (verdict == firewall::ConnTrack::FragmentVerdict::kDenied) {
@@ -334,10 +335,10 @@ void ConntrackStage::Run(firewall::ConnTrack* conntrack, Burst& burst) const noe
     }
     if (meta.icmp_error) {
       // Errors about a tracked connection pass; they do not keep it alive.
-      if (conntrack->Peek(InnerTupleOf(meta), meta.time_ns) >= 0) meta.tracked = true;
+      if (conntrack->Peek(InnerTupleOf(snap, meta), meta.time_ns) >= 0) meta.tracked = true;
       continue;
     }
-    int32_t conn = conntrack->Lookup(TupleOf(meta), meta.tcp_flags, meta.time_ns);
+    int32_t conn = conntrack->Lookup(TupleOf(snap, meta), meta.tcp_flags, meta.time_ns);
     if (conn >= 0) {
       meta.tracked = true;
       meta.conn = conn;
@@ -353,16 +354,9 @@ void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& bur
       meta.egress_rule = kTrackingState;
       continue;
     }
-    const NicInfo& nic = snap.nics[meta.src_nic];
-    const NetworkInfo& net = snap.networks[meta.network];
     // Egress rules never look at who the other end is: no remote identity.
     const FirewallDecision d =
-        nic.egress_policy_path
-            ? FromPolicies(firewall::EvaluatePolicies(snap.policies, net.firewall, nic.egress_chain,
-                                                      KeyOf(meta), nullptr))
-            : FromClassifier(net.classifier->Classify(firewall::Direction::kEgress,
-                                                      nic.target_class, firewall::kNoSourceClass,
-                                                      KeyOf(meta)));
+        Decide(snap, snap.nics[meta.src_nic], firewall::Direction::kEgress, KeyOf(meta), nullptr);
     meta.egress_rule = d.rule;
     meta.egress_policy = d.policy;
     NoteDecision(snap, meta.network, d);
@@ -441,13 +435,27 @@ bool SenderIdentified(const NicInfo* sender, const NicInfo& receiver, Ipv4 src) 
   return src == sender->ip || (kSourceIdentityCoversAliasRanges && sender->Owns(src));
 }
 
-// The sender's identity as the receiver's ingress rules and policies see it (tags, service
-// accounts, secure tags), or nullptr.
-const firewall::NicIdentity* RemoteIdentity(const NicInfo* sender, const NicInfo& receiver,
-                                            Ipv4 src, firewall::NicIdentity& storage) {
-  if (!SenderIdentified(sender, receiver, src)) return nullptr;
-  storage = sender->PolicyIdentity();
-  return &storage;
+// The data path's decision for `nic`: its network's classifier, inside the NIC's policy chain
+// when that direction is on the policy path (policy stages by the reference walk, the VPC stage
+// by the classifier: the same answers as EvaluatePolicies). `sender` is the other end when
+// SenderIdentified (ingress only; egress rules never look at it).
+FirewallDecision Decide(const Snapshot& snap, const NicInfo& nic, firewall::Direction direction,
+                        const firewall::FlowKey& key, const NicInfo* sender) noexcept {
+  const NetworkInfo& net = snap.networks[nic.network];
+  const bool egress = direction == firewall::Direction::kEgress;
+  const uint32_t source_class = sender != nullptr ? sender->source_class : firewall::kNoSourceClass;
+  auto classify = [&] {
+    return net.classifier->Classify(direction, nic.target_class, source_class, key);
+  };
+  if (!(egress ? nic.egress_policy_path : nic.ingress_policy_path)) {
+    return FromClassifier(classify());
+  }
+  firewall::NicIdentity remote;
+  if (sender != nullptr) remote = sender->PolicyIdentity();
+  return FromPolicies(firewall::EvaluatePoliciesWith(
+      snap.policies, net.firewall, egress ? nic.egress_chain : nic.ingress_chain, key,
+      sender != nullptr ? &remote : nullptr,
+      [&](const firewall::Stage&) noexcept { return classify(); }));
 }
 
 // The reference evaluators' decision for `nic` (re-checks): its policy chain when that direction
@@ -517,7 +525,8 @@ void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
       firewall::ConnEntry& entry = conntrack->entry(meta.conn);
       if (entry.generation == snap.generation) continue;
       if (on_rule_change == OnRuleChange::kRecheck &&
-          !RecheckConnection(snap, entry, conntrack->IsInitiator(meta.conn, TupleOf(meta)), meta)) {
+          !RecheckConnection(snap, entry, conntrack->IsInitiator(meta.conn, TupleOf(snap, meta)),
+                             meta)) {
         conntrack->Remove(meta.conn);
         meta.conn = -1;
         meta.Drop(DropCause::kFirewallRule);
@@ -529,22 +538,11 @@ void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
     if (meta.dst_nic < 0) continue;
     const NicInfo& nic = snap.nics[meta.dst_nic];
     const NicInfo* sender = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
-    const NetworkInfo& net = snap.networks[nic.network];
-    FirewallDecision d;
-    if (nic.ingress_policy_path) {
-      // The reference evaluator: hierarchical policies, VPC rules, network policies in order.
-      firewall::NicIdentity storage;
-      const firewall::NicIdentity* remote = RemoteIdentity(sender, nic, meta.src, storage);
-      d = FromPolicies(firewall::EvaluatePolicies(snap.policies, net.firewall, nic.ingress_chain,
-                                                  KeyOf(meta), remote));
-    } else {
-      // Same decision as the reference RuleSet::Evaluate (classifier_tests checks it on a million
-      // random packets per run), at a fraction of the cost.
-      const bool identified = SenderIdentified(sender, nic, meta.src);
-      d = FromClassifier(net.classifier->Classify(
-          firewall::Direction::kIngress, nic.target_class,
-          identified ? sender->source_class : firewall::kNoSourceClass, KeyOf(meta)));
-    }
+    // The classifier gives the same decision as the reference RuleSet::Evaluate
+    // (classifier_tests checks it on a million random packets per run), at a fraction of the
+    // cost; NICs reached by firewall policies run it inside their policy chain.
+    const FirewallDecision d = Decide(snap, nic, firewall::Direction::kIngress, KeyOf(meta),
+                                      SenderIdentified(sender, nic, meta.src) ? sender : nullptr);
     meta.ingress_rule = d.rule;
     meta.ingress_policy = d.policy;
     NoteDecision(snap, nic.network, d);
@@ -565,7 +563,7 @@ void ConntrackCommitStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
     if (meta.done || meta.tracked || meta.l3 != L3Kind::kIpv4) continue;
     // Only traffic a firewall judged opens connections; errors and later fragments never do.
     if ((meta.src_nic < 0 && meta.dst_nic < 0) || meta.icmp_error || meta.later_fragment) continue;
-    int32_t conn = conntrack->Insert(TupleOf(meta), meta.tcp_flags, meta.time_ns,
+    int32_t conn = conntrack->Insert(TupleOf(snap, meta), meta.tcp_flags, meta.time_ns,
                                      static_cast<uint32_t>(snap.generation));
     if (conn == firewall::ConnTrack::kFull) {
       meta.Drop(DropCause::kConntrackTableFull);
@@ -626,7 +624,7 @@ uint16_t Pipeline::PartEnd(const Burst& burst, uint16_t start) noexcept {
 
 void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
   classify_.Run(snap, part);
-  conntrack_lookup_.Run(conntrack_, part);
+  conntrack_lookup_.Run(snap, conntrack_, part);
   egress_firewall_.Run(snap, log_, part);
   route_.Run(snap, part);
   ingress_firewall_.Run(snap, conntrack_, on_rule_change_, log_, part);
@@ -640,7 +638,7 @@ void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
         (meta.src_nic >= 0 || meta.dst_nic >= 0)) {
       bool denied = meta.verdict == Verdict::kDrop && meta.cause == DropCause::kFirewallRule;
       if (denied || meta.verdict != Verdict::kDrop) {
-        conntrack_->RecordFirstFragment(TupleOf(meta), meta.ip_id, !denied, meta.time_ns);
+        conntrack_->RecordFirstFragment(TupleOf(snap, meta), meta.ip_id, !denied, meta.time_ns);
       }
     }
   }

@@ -53,7 +53,7 @@ enum class OnRuleChange : uint8_t {
 // about one, and later fragments of an allowed datagram skip rule evaluation.
 class ConntrackStage {
  public:
-  void Run(firewall::ConnTrack* conntrack, Burst& burst) const noexcept;
+  void Run(const Snapshot& snap, firewall::ConnTrack* conntrack, Burst& burst) const noexcept;
 };
 
 // Egress rules of the sending instance.

@@ -91,6 +91,9 @@ struct NetworkInfo {
   std::unique_ptr<routing::RouteTable> routes;
   int32_t internet_endpoint = -1;  // where the default internet gateway leads, -1 = not wired
   uint32_t rule_hit_base = 0;      // this network's rules in Snapshot::rule_hits
+  // The network's id in connection tracking keys: derived from `ref`, so tracked connections
+  // stay with their network when a reload renumbers networks (indices are per snapshot).
+  uint32_t conntrack_id = 0;
   // Firewall Rules Logging's rule_details.reference of each policy reaching this network's NICs
   // (policy index in Snapshot::policies, reference): "network:NET/firewallPolicy:NAME", or for
   // hierarchical policies "TIER/firewallPolicy:ID" (TIER: depth of the organization or folder the
