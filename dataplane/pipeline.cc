@@ -267,6 +267,36 @@ bool RuleLogs(const Snapshot& snap, const PacketMeta& m, int32_t rule, uint32_t 
 
 bool IsBroadcastOrMulticast(Ipv4 dst) { return dst == 0xffffffffu || (dst >> 28) == 0xe; }
 
+// True when the receiver's ingress rules know who the sender is (source tags, service accounts,
+// secure tags): an instance NIC of the same network sending from its own address.
+bool SenderIdentified(const NicInfo* sender, const NicInfo& receiver, Ipv4 src) {
+  if (sender == nullptr || sender->network != receiver.network) return false;
+  return src == sender->ip || (kSourceIdentityCoversAliasRanges && sender->Owns(src));
+}
+
+// The data path's decision for `nic`: its network's classifier, inside the NIC's policy chain
+// when that direction is on the policy path (policy stages by the reference walk, the VPC stage
+// by the classifier: the same answers as EvaluatePolicies). `sender` is the other end when
+// SenderIdentified (ingress only; egress rules never look at it).
+FirewallDecision Decide(const Snapshot& snap, const NicInfo& nic, firewall::Direction direction,
+                        const firewall::FlowKey& key, const NicInfo* sender) noexcept {
+  const NetworkInfo& net = snap.networks[nic.network];
+  const bool egress = direction == firewall::Direction::kEgress;
+  const uint32_t source_class = sender != nullptr ? sender->source_class : firewall::kNoSourceClass;
+  auto classify = [&] {
+    return net.classifier->Classify(direction, nic.target_class, source_class, key);
+  };
+  if (!(egress ? nic.egress_policy_path : nic.ingress_policy_path)) {
+    return FromClassifier(classify());
+  }
+  firewall::NicIdentity remote;
+  if (sender != nullptr) remote = sender->PolicyIdentity();
+  return FromPolicies(firewall::EvaluatePoliciesWith(
+      snap.policies, net.firewall, egress ? nic.egress_chain : nic.ingress_chain, key,
+      sender != nullptr ? &remote : nullptr,
+      [&](const firewall::Stage&) noexcept { return classify(); }));
+}
+
 }  // namespace
 
 void ParseStage::Run(Burst& burst) const noexcept {
@@ -426,36 +456,6 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
       if (meta.dst_endpoint < 0) meta.Drop(DropCause::kNextHopNotInTestbed);
     }
   }
-}
-
-// True when the receiver's ingress rules know who the sender is (source tags, service accounts,
-// secure tags): an instance NIC of the same network sending from its own address.
-bool SenderIdentified(const NicInfo* sender, const NicInfo& receiver, Ipv4 src) {
-  if (sender == nullptr || sender->network != receiver.network) return false;
-  return src == sender->ip || (kSourceIdentityCoversAliasRanges && sender->Owns(src));
-}
-
-// The data path's decision for `nic`: its network's classifier, inside the NIC's policy chain
-// when that direction is on the policy path (policy stages by the reference walk, the VPC stage
-// by the classifier: the same answers as EvaluatePolicies). `sender` is the other end when
-// SenderIdentified (ingress only; egress rules never look at it).
-FirewallDecision Decide(const Snapshot& snap, const NicInfo& nic, firewall::Direction direction,
-                        const firewall::FlowKey& key, const NicInfo* sender) noexcept {
-  const NetworkInfo& net = snap.networks[nic.network];
-  const bool egress = direction == firewall::Direction::kEgress;
-  const uint32_t source_class = sender != nullptr ? sender->source_class : firewall::kNoSourceClass;
-  auto classify = [&] {
-    return net.classifier->Classify(direction, nic.target_class, source_class, key);
-  };
-  if (!(egress ? nic.egress_policy_path : nic.ingress_policy_path)) {
-    return FromClassifier(classify());
-  }
-  firewall::NicIdentity remote;
-  if (sender != nullptr) remote = sender->PolicyIdentity();
-  return FromPolicies(firewall::EvaluatePoliciesWith(
-      snap.policies, net.firewall, egress ? nic.egress_chain : nic.ingress_chain, key,
-      sender != nullptr ? &remote : nullptr,
-      [&](const firewall::Stage&) noexcept { return classify(); }));
 }
 
 // The reference evaluators' decision for `nic` (re-checks): its policy chain when that direction

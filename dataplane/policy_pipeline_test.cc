@@ -109,7 +109,22 @@ class PolicyPipelineTest : public testing::Test {
     allow_web.name = "allow-web";
     allow_web.protocols = {{6, {{80, 80}}}};
     allow_web.source_tags = {kTagWeb};
-    net.firewall = firewall::RuleSet({allow_web});
+    // Rules only the differential test below exercises.
+    firewall::Rule deny_7000;
+    deny_7000.name = "deny-7000";
+    deny_7000.priority = 500;
+    deny_7000.action = firewall::Action::kDeny;
+    deny_7000.protocols = {{6, {{7000, 7000}}}};
+    firewall::Rule allow_db_7001;
+    allow_db_7001.name = "allow-db-7001";
+    allow_db_7001.protocols = {{6, {{7001, 7001}}}};
+    allow_db_7001.source_service_accounts = {kSaDb};
+    firewall::Rule deny_egress_8000;
+    deny_egress_8000.name = "deny-egress-8000";
+    deny_egress_8000.direction = Direction::kEgress;
+    deny_egress_8000.action = firewall::Action::kDeny;
+    deny_egress_8000.protocols = {{6, {{8000, 8000}}}};
+    net.firewall = firewall::RuleSet({allow_web, deny_7000, allow_db_7001, deny_egress_8000});
     net.policy_log_references = {{kOrg, "0/firewallPolicy:100"},
                                  {kGlobal, "network:shared/firewallPolicy:net-fw"}};
     snap_->networks.push_back(std::move(net));
@@ -371,6 +386,80 @@ TEST_F(PolicyPipelineTest, RecheckReportsThePolicyRuleThatNowDenies) {
   EXPECT_EQ(reply.egress_policy, kGlobal);
   EXPECT_EQ(reply.egress_rule, RuleAt(kGlobal, 1000));
   EXPECT_EQ(conntrack->size(), 0u);
+}
+
+// The data path runs the classifier for the VPC stage inside a policy chain; its decisions must
+// be exactly the reference evaluators' (EvaluatePolicies on the policy path, RuleSet::Evaluate
+// elsewhere), rule and policy, for every sender and receiver.
+TEST_F(PolicyPipelineTest, SameDecisionsAsTheReferenceEvaluators) {
+  struct Sender {
+    const char* ip;
+    int vlan;
+    uint16_t port;
+    int32_t nic;
+  };
+  const Sender senders[] = {{"10.0.1.3", 10, 0, kA},
+                            {"10.15.2.4", 20, 0, kB},
+                            {"10.0.1.9", 30, 0, kC},
+                            {"192.168.5.5", -1, 1, -1}};
+  const char* receivers[] = {"10.0.1.3", "10.15.2.4", "10.0.1.9"};
+  const uint16_t ports[] = {22, 80, 443, 5432, 7000, 7001, 8000, 9999, 12345};
+  const firewall::RuleSet& rules = snap_->networks[0].firewall;
+  auto reference = [&](const NicInfo& nic, Direction direction, const firewall::FlowKey& key,
+                       const NicInfo* remote, int32_t* rule, uint32_t* policy) {
+    const bool egress = direction == Direction::kEgress;
+    if (egress ? nic.egress_policy_path : nic.ingress_policy_path) {
+      firewall::NicIdentity id;
+      if (remote != nullptr) id = remote->PolicyIdentity();
+      firewall::PolicyDecision d = firewall::EvaluatePolicies(
+          snap_->policies, rules, egress ? nic.egress_chain : nic.ingress_chain, key,
+          remote != nullptr ? &id : nullptr);
+      *rule = d.rule;
+      *policy = d.policy;
+      return d.action;
+    }
+    firewall::Identity id;
+    if (remote != nullptr) id = remote->Identity();
+    firewall::Decision d = rules.Evaluate(direction, egress ? nic.egress_rules : nic.ingress_rules,
+                                          key, remote != nullptr ? &id : nullptr);
+    *rule = d.rule;
+    *policy = firewall::kNoPolicy;
+    return d.action;
+  };
+  int compared = 0;
+  for (const Sender& from : senders) {
+    for (const char* to : receivers) {
+      if (std::strcmp(from.ip, to) == 0) continue;
+      for (uint16_t port : ports) {
+        PacketMeta meta = Run(Tcp(from.ip, to, 40000, port, from.vlan), from.port);
+        const firewall::FlowKey key{Ip(from.ip), Ip(to), 6, true, 40000, port};
+        firewall::Action egress = firewall::Action::kAllow;
+        if (from.nic >= 0) {
+          int32_t rule;
+          uint32_t policy;
+          egress =
+              reference(snap_->nics[from.nic], Direction::kEgress, key, nullptr, &rule, &policy);
+          EXPECT_EQ(meta.egress_rule, rule) << from.ip << " -> " << to << ":" << port;
+          EXPECT_EQ(meta.egress_policy, policy) << from.ip << " -> " << to << ":" << port;
+        }
+        if (egress == firewall::Action::kDeny) {
+          EXPECT_EQ(meta.ingress_rule, kNotEvaluated);
+          continue;
+        }
+        ASSERT_GE(meta.dst_nic, 0);
+        int32_t rule;
+        uint32_t policy;
+        const NicInfo* remote = from.nic >= 0 ? &snap_->nics[from.nic] : nullptr;
+        firewall::Action ingress =
+            reference(snap_->nics[meta.dst_nic], Direction::kIngress, key, remote, &rule, &policy);
+        EXPECT_EQ(meta.ingress_rule, rule) << from.ip << " -> " << to << ":" << port;
+        EXPECT_EQ(meta.ingress_policy, policy) << from.ip << " -> " << to << ":" << port;
+        EXPECT_EQ(meta.verdict == Verdict::kDrop, ingress == firewall::Action::kDeny);
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 50);
 }
 
 }  // namespace

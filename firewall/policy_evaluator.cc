@@ -157,44 +157,13 @@ PolicyChain PolicyChain::Build(const PolicySet& policies, const RuleSet& vpc_rul
 PolicyDecision EvaluatePolicies(const PolicySet& policies, const RuleSet& vpc_rules,
                                 const PolicyChain& chain, const FlowKey& key,
                                 const NicIdentity* remote) noexcept {
-  const Direction direction = chain.direction();
-  bool goto_next = false;
-  for (const Stage& stage : chain.stages()) {
-    if (stage.kind == StageKind::kVpcFirewall) {
-      Identity remote_vpc;
-      if (remote != nullptr) remote_vpc = remote->Vpc();
-      Decision d = vpc_rules.Evaluate(direction, stage.rules, key,
-                                      remote != nullptr ? &remote_vpc : nullptr);
-      if (d.rule == kImpliedRule) continue;  // no VPC rule matched: next stage
-      PolicyDecision out;
-      out.action = d.action;
-      out.stage = StageKind::kVpcFirewall;
-      out.rule = d.rule;
-      out.priority = vpc_rules.rule(static_cast<uint32_t>(d.rule)).priority;
-      out.goto_next = goto_next;
-      return out;
-    }
-    for (uint32_t r : stage.rules) {
-      if (!policies.Matches(stage.policy, r, key, remote)) continue;
-      const PolicyRule& rule = policies.policy(stage.policy).rules[r];
-      if (rule.action == PolicyAction::kGotoNext) {
-        goto_next = true;
-        break;  // the policy's decision is "go on": its later rules are not looked at
-      }
-      PolicyDecision out;
-      out.action = rule.action == PolicyAction::kAllow ? Action::kAllow : Action::kDeny;
-      out.stage = stage.kind;
-      out.policy = stage.policy;
-      out.rule = static_cast<int32_t>(r);
-      out.priority = rule.priority;
-      out.goto_next = goto_next;
-      return out;
-    }
-  }
-  PolicyDecision implied;
-  implied.action = direction == Direction::kEgress ? Action::kAllow : Action::kDeny;
-  implied.goto_next = goto_next;
-  return implied;
+  Identity remote_vpc;
+  if (remote != nullptr) remote_vpc = remote->Vpc();
+  return EvaluatePoliciesWith(
+      policies, vpc_rules, chain, key, remote, [&](const Stage& stage) noexcept {
+        return vpc_rules.Evaluate(chain.direction(), stage.rules, key,
+                                  remote != nullptr ? &remote_vpc : nullptr);
+      });
 }
 
 std::string DescribeDecision(const PolicySet& policies, const RuleSet& vpc_rules,

@@ -158,6 +158,51 @@ PolicyDecision EvaluatePolicies(const PolicySet& policies, const RuleSet& vpc_ru
                                 const PolicyChain& chain, const FlowKey& key,
                                 const NicIdentity* remote) noexcept;
 
+// EvaluatePolicies with the VPC stage answered by `vpc_stage(stage)`, which must return exactly
+// what vpc_rules.Evaluate(chain.direction(), stage.rules, key, remote's VPC identity) returns
+// (kImpliedRule: no VPC rule matched, go on). The data plane passes its compiled Classifier, so
+// the VPC rules of a NIC on the policy path keep their fast path; EvaluatePolicies passes the
+// reference. The policy stages are the same code either way.
+template <typename VpcStage>
+PolicyDecision EvaluatePoliciesWith(const PolicySet& policies, const RuleSet& vpc_rules,
+                                    const PolicyChain& chain, const FlowKey& key,
+                                    const NicIdentity* remote, VpcStage&& vpc_stage) noexcept {
+  bool goto_next = false;
+  for (const Stage& stage : chain.stages()) {
+    if (stage.kind == StageKind::kVpcFirewall) {
+      const Decision d = vpc_stage(stage);
+      if (d.rule == kImpliedRule) continue;  // no VPC rule matched: next stage
+      PolicyDecision out;
+      out.action = d.action;
+      out.stage = StageKind::kVpcFirewall;
+      out.rule = d.rule;
+      out.priority = vpc_rules.rule(static_cast<uint32_t>(d.rule)).priority;
+      out.goto_next = goto_next;
+      return out;
+    }
+    for (uint32_t r : stage.rules) {
+      if (!policies.Matches(stage.policy, r, key, remote)) continue;
+      const PolicyRule& rule = policies.policy(stage.policy).rules[r];
+      if (rule.action == PolicyAction::kGotoNext) {
+        goto_next = true;
+        break;  // the policy's decision is "go on": its later rules are not looked at
+      }
+      PolicyDecision out;
+      out.action = rule.action == PolicyAction::kAllow ? Action::kAllow : Action::kDeny;
+      out.stage = stage.kind;
+      out.policy = stage.policy;
+      out.rule = static_cast<int32_t>(r);
+      out.priority = rule.priority;
+      out.goto_next = goto_next;
+      return out;
+    }
+  }
+  PolicyDecision implied;
+  implied.action = chain.direction() == Direction::kEgress ? Action::kAllow : Action::kDeny;
+  implied.goto_next = goto_next;
+  return implied;
+}
+
 // For reports and logs (allocates): "hierarchical policy NAME priority N",
 // "VPC firewall rule NAME", "global network policy NAME priority N",
 // "regional network policy NAME priority N", or the implied rule's name.
