@@ -13,8 +13,9 @@
 // rules (allow egress, deny ingress).
 //
 // Usage: the compiler builds one PolicySet per snapshot, and per NIC and direction one
-// PolicyChain (PolicyChain::Build, which allocates); the data plane calls EvaluatePolicies,
-// which is noexcept and allocation-free. Service accounts, secure tags and networks arrive as
+// PolicyChain (PolicyChain::Build, which allocates); the data plane calls EvaluatePoliciesWith
+// with its classifier for the VPC stage (re-checks call EvaluatePolicies); both are noexcept and
+// allocation-free. Service accounts, secure tags and networks arrive as
 // interned ids (the compiler owns the string <-> id tables); service account ids are the same
 // ones the VPC RuleSet uses.
 
