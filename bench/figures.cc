@@ -270,8 +270,9 @@ EstablishedResult MeasureEstablished(Bench& b) {
   store.Publish(CompileOrDie(w.config, 1));
   const Snapshot& snap = *store.Acquire();
   for (const dataplane::NicInfo& nic : snap.nics) {
-    r.avg_ingress_rules += nic.ingress_rules.size();
-    r.avg_egress_rules += nic.egress_rules.size();
+    const firewall::RuleSet& rules = snap.networks[nic.network].firewall;
+    r.avg_ingress_rules += rules.RulesFor(firewall::Direction::kIngress, nic.Identity()).size();
+    r.avg_egress_rules += rules.RulesFor(firewall::Direction::kEgress, nic.Identity()).size();
   }
   r.avg_ingress_rules /= snap.nics.size();
   r.avg_egress_rules /= snap.nics.size();
@@ -702,7 +703,9 @@ firewall::Decision ProbeDecision(const Snapshot& snap, const FlowSpec& probe) {
     const firewall::RuleSet& rules = snap.networks[nic.network].firewall;
     firewall::FlowKey key{probe.src, probe.dst,      probe.protocol,
                           true,      probe.src_port, probe.dst_port};
-    return rules.Evaluate(firewall::Direction::kIngress, nic.ingress_rules, key, nullptr);
+    return rules.Evaluate(firewall::Direction::kIngress,
+                          rules.RulesFor(firewall::Direction::kIngress, nic.Identity()), key,
+                          nullptr);
   }
   Die("probe target is not an instance");
 }
@@ -730,12 +733,6 @@ void BreakDownCompile(const control::Config& config, RuleChangeResult& r) {
   const firewall::RuleSet& rules = snap->networks[0].firewall;
   std::vector<firewall::Identity> identities;
   for (const dataplane::NicInfo& nic : snap->nics) identities.push_back(nic.Identity());
-  r.cpu_rules_for_ms = MedianOf3([&] {
-    for (const firewall::Identity& id : identities) {
-      rules.RulesFor(firewall::Direction::kEgress, id);
-      rules.RulesFor(firewall::Direction::kIngress, id);
-    }
-  });
   r.cpu_classifier_ms = MedianOf3([&] {
     std::string error;
     if (!firewall::Classifier::Build(rules, identities, &error)) Die("Classifier::Build: " + error);

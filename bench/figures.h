@@ -149,7 +149,6 @@ struct RuleChangeResult {
   // directions; firewall::Classifier::Build.
   double cpu_total_ms = 0;
   double cpu_without_rules_ms = 0;
-  double cpu_rules_for_ms = 0;
   double cpu_classifier_ms = 0;
   double probe_interval_us = 0;
   uint64_t background_packets = 0;

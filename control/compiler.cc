@@ -357,9 +357,9 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
   }
   for (uint32_t i = 0; i < snap->nics.size(); ++i) {
     dataplane::NicInfo& nic = snap->nics[i];
+    // No per-NIC VPC rule lists: the classifier answers for the VPC rules (re-checks too), and
+    // computing RulesFor per NIC dominated a 10,000-rule reload (bench/README.md).
     const firewall::RuleSet& rules = snap->networks[nic.network].firewall;
-    nic.egress_rules = rules.RulesFor(firewall::Direction::kEgress, nic.Identity());
-    nic.ingress_rules = rules.RulesFor(firewall::Direction::kIngress, nic.Identity());
     // Policy chains, kept only for a direction some policy rule applies to (the policy path).
     const firewall::NicPolicies& policies = *nic_policies[i];
     if (policies.hierarchical.empty() && policies.global == firewall::kNoPolicy &&

@@ -351,6 +351,11 @@ void ClassifyStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
 void ConntrackStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
                          Burst& burst) const noexcept {
   if (conntrack == nullptr) return;
+  firewall::FlowTuple tuples[kBurstSize];
+  uint8_t flags[kBurstSize];
+  uint64_t times[kBurstSize];
+  uint16_t which[kBurstSize];
+  uint16_t pending = 0;
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done || meta.l3 != L3Kind::kIpv4) continue;
@@ -368,11 +373,19 @@ void ConntrackStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
       if (conntrack->Peek(InnerTupleOf(snap, meta), meta.time_ns) >= 0) meta.tracked = true;
       continue;
     }
-    int32_t conn = conntrack->Lookup(TupleOf(snap, meta), meta.tcp_flags, meta.time_ns);
-    if (conn >= 0) {
-      meta.tracked = true;
-      meta.conn = conn;
-    }
+    tuples[pending] = TupleOf(snap, meta);
+    flags[pending] = meta.tcp_flags;
+    times[pending] = meta.time_ns;
+    which[pending++] = i;
+  }
+  // Every ordinary packet in one bulk lookup: the hash overlaps their cache misses.
+  int32_t conns[kBurstSize];
+  conntrack->LookupBurst(tuples, flags, times, pending, conns);
+  for (uint16_t k = 0; k < pending; ++k) {
+    if (conns[k] < 0) continue;
+    PacketMeta& meta = burst.meta[which[k]];
+    meta.tracked = true;
+    meta.conn = conns[k];
   }
 }
 
@@ -458,8 +471,9 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
   }
 }
 
-// The reference evaluators' decision for `nic` (re-checks): its policy chain when that direction
-// is on the policy path, else its VPC rules. `sender` is the other end when SenderIdentified.
+// The decision for `nic` used by re-checks: its policy chain (reference evaluator) when that
+// direction is on the policy path, else its VPC rules (classifier). `sender` is the other end when
+// SenderIdentified.
 FirewallDecision ReferenceDecision(const Snapshot& snap, const NicInfo& nic,
                                    firewall::Direction direction, const firewall::FlowKey& key,
                                    const NicInfo* sender) noexcept {
@@ -472,10 +486,11 @@ FirewallDecision ReferenceDecision(const Snapshot& snap, const NicInfo& nic,
                                                    egress ? nic.egress_chain : nic.ingress_chain,
                                                    key, sender != nullptr ? &remote : nullptr));
   }
-  firewall::Identity remote;
-  if (sender != nullptr) remote = sender->Identity();
-  return FromClassifier(rules.Evaluate(direction, egress ? nic.egress_rules : nic.ingress_rules,
-                                       key, sender != nullptr ? &remote : nullptr));
+  // The VPC rules alone: the classifier, which answers exactly as RuleSet::Evaluate does
+  // (classifier_tests' differential test).
+  return FromClassifier(snap.networks[nic.network].classifier->Classify(
+      direction, nic.target_class,
+      sender != nullptr ? sender->source_class : firewall::kNoSourceClass, key));
 }
 
 // OnRuleChange::kRecheck: evaluates the connection's opening direction (initiator -> responder)

@@ -131,9 +131,6 @@ class PipelineTest : public testing::Test {
     ASSERT_TRUE(snap_->networks[0].routes) << error;
     std::vector<firewall::Identity> identities;
     for (NicInfo& nic : snap_->nics) {
-      const auto& rules = snap_->networks[0].firewall;
-      nic.egress_rules = rules.RulesFor(firewall::Direction::kEgress, nic.Identity());
-      nic.ingress_rules = rules.RulesFor(firewall::Direction::kIngress, nic.Identity());
       identities.push_back(nic.Identity());
     }
     snap_->networks[0].classifier =

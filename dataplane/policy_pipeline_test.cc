@@ -181,11 +181,7 @@ class PolicyPipelineTest : public testing::Test {
     reached.hierarchical = {kOrg};
     reached.global = kGlobal;
     std::vector<firewall::Identity> identities;
-    for (NicInfo& nic : snap_->nics) {
-      nic.egress_rules = rules.RulesFor(Direction::kEgress, nic.Identity());
-      nic.ingress_rules = rules.RulesFor(Direction::kIngress, nic.Identity());
-      identities.push_back(nic.Identity());
-    }
+    for (NicInfo& nic : snap_->nics) identities.push_back(nic.Identity());
     for (int32_t i : {kA, kB}) {
       NicInfo& nic = snap_->nics[i];
       nic.egress_chain = firewall::PolicyChain::Build(snap_->policies, rules, reached,
@@ -420,8 +416,8 @@ TEST_F(PolicyPipelineTest, SameDecisionsAsTheReferenceEvaluators) {
     }
     firewall::Identity id;
     if (remote != nullptr) id = remote->Identity();
-    firewall::Decision d = rules.Evaluate(direction, egress ? nic.egress_rules : nic.ingress_rules,
-                                          key, remote != nullptr ? &id : nullptr);
+    firewall::Decision d = rules.Evaluate(direction, rules.RulesFor(direction, nic.Identity()), key,
+                                          remote != nullptr ? &id : nullptr);
     *rule = d.rule;
     *policy = firewall::kNoPolicy;
     return d.action;

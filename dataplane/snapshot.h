@@ -51,10 +51,8 @@ struct NicInfo {
   bool has_external_ip = false;
   std::vector<uint32_t> tags;  // interned, sorted
   std::vector<uint32_t> service_accounts;
-  std::vector<uint32_t> secure_tags;    // interned tag values ("tagValues/N"), sorted
-  std::vector<uint32_t> egress_rules;   // indices into the network's RuleSet, evaluation order
-  std::vector<uint32_t> ingress_rules;  // (the reference evaluator's view; re-checks use it)
-  uint32_t target_class = 0;            // in the network's Classifier: which rules target this NIC
+  std::vector<uint32_t> secure_tags;  // interned tag values ("tagValues/N"), sorted
+  uint32_t target_class = 0;          // in the network's Classifier: which rules target this NIC
   uint32_t source_class = firewall::kNoSourceClass;  // which source tags/SAs it satisfies
   // Firewall policies: the NIC's chain per direction (hierarchical policies, VPC rules, global and
   // regional network policies in its enforcement order). A direction is on the policy path only

@@ -5,6 +5,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_prefetch.h>
 
 #include <algorithm>
 #include <atomic>
@@ -155,7 +156,33 @@ void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t flags) noex
 
 int32_t ConnTrack::Lookup(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns) noexcept {
   Key key = KeyOf(packet);
-  int32_t pos = rte_hash_lookup(hash_, &key);
+  return Resolve(rte_hash_lookup(hash_, &key), key, packet, tcp_flags, now_ns);
+}
+
+void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
+                            const uint64_t* now_ns, uint32_t count, int32_t* out) noexcept {
+  Key keys[kMaxBurst];
+  const void* key_ptrs[kMaxBurst];
+  count = std::min(count, kMaxBurst);
+  for (uint32_t i = 0; i < count; ++i) {
+    keys[i] = KeyOf(packets[i]);
+    key_ptrs[i] = &keys[i];
+  }
+  int32_t positions[kMaxBurst];
+  if (count == 0 || rte_hash_lookup_bulk(hash_, key_ptrs, count, positions) != 0) {
+    for (uint32_t i = 0; i < count; ++i) out[i] = Lookup(packets[i], tcp_flags[i], now_ns[i]);
+    return;
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    if (positions[i] >= 0) rte_prefetch0(&entries_[positions[i]]);
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    out[i] = Resolve(positions[i], keys[i], packets[i], tcp_flags[i], now_ns[i]);
+  }
+}
+
+int32_t ConnTrack::Resolve(int32_t pos, const Key& key, const FlowTuple& packet, uint8_t tcp_flags,
+                           uint64_t now_ns) noexcept {
   if (pos < 0) return kMiss;
   ConnEntry& e = entries_[pos];
   if (Expired(e, now_ns)) {

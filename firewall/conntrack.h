@@ -88,6 +88,12 @@ class ConnTrack {
   // from `tcp_flags`), or kMiss. An expired entry is removed and reported as kMiss.
   int32_t Lookup(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns) noexcept;
 
+  // Lookup for up to kMaxBurst packets at once: one rte_hash_lookup_bulk (which prefetches and
+  // overlaps the bucket reads), then each hit as Lookup does it. out[i] = handle or kMiss.
+  static constexpr uint32_t kMaxBurst = 64;
+  void LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags, const uint64_t* now_ns,
+                   uint32_t count, int32_t* out) noexcept;
+
   // Looks without refreshing or removing (ICMP errors about a flow do not keep it alive).
   int32_t Peek(const FlowTuple& packet, uint64_t now_ns) const noexcept;
 
@@ -140,6 +146,9 @@ class ConnTrack {
   bool Expired(const ConnEntry& e, uint64_t now_ns) const noexcept;
   void UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t tcp_flags) noexcept;
   void Delete(const void* key) noexcept;
+  // What Lookup does once the key's slot is known (or not): expiry, closed-then-SYN, refresh.
+  int32_t Resolve(int32_t pos, const Key& key, const FlowTuple& packet, uint8_t tcp_flags,
+                  uint64_t now_ns) noexcept;
 
   explicit ConnTrack(const Config& config) : config_(config) {}
 
