@@ -1,42 +1,10 @@
 #include "firewall/vpc_firewall.h"
+#include "firewall/match.h"
 
 #include <algorithm>
 
 namespace svpc::firewall {
 namespace {
-
-bool Intersects(std::span<const uint32_t> a, std::span<const uint32_t> b) noexcept {
-  auto ia = a.begin();
-  auto ib = b.begin();
-  while (ia != a.end() && ib != b.end()) {
-    if (*ia == *ib) return true;
-    if (*ia < *ib) {
-      ++ia;
-    } else {
-      ++ib;
-    }
-  }
-  return false;
-}
-
-bool InAny(const std::vector<Prefix>& ranges, Ipv4 ip) noexcept {
-  for (const Prefix& p : ranges) {
-    if (p.Contains(ip)) return true;
-  }
-  return false;
-}
-
-bool ProtocolMatches(const std::vector<ProtocolMatch>& protocols, const FlowKey& key) noexcept {
-  for (const ProtocolMatch& m : protocols) {
-    if (m.protocol >= 0 && m.protocol != key.protocol) continue;
-    if (m.ports.empty()) return true;
-    if (!key.has_ports) continue;
-    for (const PortRange& r : m.ports) {
-      if (key.dst_port >= r.first && key.dst_port <= r.last) return true;
-    }
-  }
-  return false;
-}
 
 bool TargetApplies(const Rule& rule, const Identity& target) {
   if (!rule.target_tags.empty()) return Intersects(rule.target_tags, target.tags);
