@@ -34,26 +34,7 @@ void EngineLoop::HandleBurst(const dataplane::Snapshot& snap, uint16_t in, rte_m
     t0 = t1;
   }
 
-  rte_mbuf* out[kMaxPorts][kBurstSize];
-  uint16_t out_count[kMaxPorts] = {};
-  uint64_t used_ports = 0;
-  for (uint16_t i = 0; i < count; ++i) {
-    uint16_t port = meta[i].out_port;
-    if (meta[i].verdict == Verdict::kDrop || port == kNoPort || port >= ports_.size()) {
-      rte_pktmbuf_free(pkts[i]);
-      continue;
-    }
-    out[port][out_count[port]++] = pkts[i];
-    used_ports |= uint64_t{1} << port;
-  }
-  while (used_ports != 0) {
-    uint16_t port = static_cast<uint16_t>(__builtin_ctzll(used_ports));
-    used_ports &= used_ports - 1;
-    uint16_t sent = rte_eth_tx_burst(ports_.dpdk_port(port), 0, out[port], out_count[port]);
-    counters_.port_tx[port] += sent;
-    for (uint16_t i = sent; i < out_count[port]; ++i) rte_pktmbuf_free(out[port][i]);
-    counters_.drops[static_cast<int>(dataplane::DropCause::kTxFailed)] += out_count[port] - sent;
-  }
+  dataplane::TransmitBurst(ports_, pkts, meta, count, counters_);
   if constexpr (kSplit) split_->tx += rte_rdtsc() - t0;
 }
 

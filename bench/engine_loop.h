@@ -17,6 +17,7 @@
 #include "dataplane/pipeline.h"
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_store.h"
+#include "dataplane/worker.h"
 #include "firewall/conntrack.h"
 
 namespace svpc::bench {

@@ -9,6 +9,31 @@ namespace {
 constexpr uint32_t kSweepBudget = 64;
 }
 
+void TransmitBurst(const PortSet& ports, rte_mbuf** pkts, const PacketMeta* meta, uint16_t count,
+                   Counters& counters) noexcept {
+  // Gather per output port, then one TX burst each.
+  rte_mbuf* out[kMaxPorts][kBurstSize];
+  uint16_t out_count[kMaxPorts] = {};
+  uint64_t used_ports = 0;
+  for (uint16_t i = 0; i < count; ++i) {
+    uint16_t port = meta[i].out_port;
+    if (meta[i].verdict == Verdict::kDrop || port == kNoPort || port >= ports.size()) {
+      rte_pktmbuf_free(pkts[i]);
+      continue;
+    }
+    out[port][out_count[port]++] = pkts[i];
+    used_ports |= uint64_t{1} << port;
+  }
+  while (used_ports != 0) {
+    uint16_t port = static_cast<uint16_t>(__builtin_ctzll(used_ports));
+    used_ports &= used_ports - 1;
+    uint16_t sent = rte_eth_tx_burst(ports.dpdk_port(port), 0, out[port], out_count[port]);
+    counters.port_tx[port] += sent;
+    for (uint16_t i = sent; i < out_count[port]; ++i) rte_pktmbuf_free(out[port][i]);
+    counters.drops[static_cast<int>(DropCause::kTxFailed)] += out_count[port] - sent;
+  }
+}
+
 void Worker::HandleBurst(const Snapshot& snap, uint16_t in, rte_mbuf** pkts, uint16_t count,
                          uint64_t now_ns) noexcept {
   PacketMeta meta[kBurstSize];
@@ -19,27 +44,7 @@ void Worker::HandleBurst(const Snapshot& snap, uint16_t in, rte_mbuf** pkts, uin
   Burst burst{pkts, meta, count};
   pipeline_.Process(snap, burst, counters_);
 
-  // Gather per output port, then one TX burst each.
-  rte_mbuf* out[kMaxPorts][kBurstSize];
-  uint16_t out_count[kMaxPorts] = {};
-  uint64_t used_ports = 0;
-  for (uint16_t i = 0; i < count; ++i) {
-    uint16_t port = meta[i].out_port;
-    if (meta[i].verdict == Verdict::kDrop || port == kNoPort || port >= ports_.size()) {
-      rte_pktmbuf_free(pkts[i]);
-      continue;
-    }
-    out[port][out_count[port]++] = pkts[i];
-    used_ports |= uint64_t{1} << port;
-  }
-  while (used_ports != 0) {
-    uint16_t port = static_cast<uint16_t>(__builtin_ctzll(used_ports));
-    used_ports &= used_ports - 1;
-    uint16_t sent = rte_eth_tx_burst(ports_.dpdk_port(port), 0, out[port], out_count[port]);
-    counters_.port_tx[port] += sent;
-    for (uint16_t i = sent; i < out_count[port]; ++i) rte_pktmbuf_free(out[port][i]);
-    counters_.drops[static_cast<int>(DropCause::kTxFailed)] += out_count[port] - sent;
-  }
+  TransmitBurst(ports_, pkts, meta, count, counters_);
 }
 
 int Worker::Run(const std::atomic<bool>& stop) noexcept {

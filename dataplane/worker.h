@@ -13,6 +13,11 @@
 
 namespace svpc::dataplane {
 
+// Sends each processed packet out of its output port (one TX burst per port) and frees the
+// dropped ones and what a full queue refused (TX_FAILED). Shared with bench/.
+void TransmitBurst(const PortSet& ports, rte_mbuf** pkts, const PacketMeta* meta, uint16_t count,
+                   Counters& counters) noexcept;
+
 class Worker {
  public:
   // `conntrack` is this worker's connection table (it outlives snapshots); `log` (nullable)
