@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "control/resource_parser.h"
 #include "control/resource_ref.h"
 
 namespace svpc::control {
@@ -54,23 +55,6 @@ bool IsHierarchyNode(std::string_view text) {
   return false;
 }
 
-// Removes "https://host/compute/VERSION/" and "//host/" in front of a path.
-std::string_view StripHost(std::string_view text) {
-  for (std::string_view scheme : {"https://", "http://", "//"}) {
-    if (text.starts_with(scheme)) {
-      text.remove_prefix(scheme.size());
-      size_t slash = text.find('/');
-      text = slash == std::string_view::npos ? std::string_view{} : text.substr(slash + 1);
-      break;
-    }
-  }
-  if (text.starts_with("compute/")) {
-    size_t slash = text.find('/', 8);
-    text = slash == std::string_view::npos ? std::string_view{} : text.substr(slash + 1);
-  }
-  return text;
-}
-
 struct PolicyIdentity {
   FirewallPolicyKind kind = FirewallPolicyKind::kGlobal;
   std::string project;
@@ -81,7 +65,7 @@ struct PolicyIdentity {
 // A firewall policy URL or path: locations/global/firewallPolicies/ID,
 // projects/P/global/firewallPolicies/N or projects/P/regions/R/firewallPolicies/N.
 std::optional<PolicyIdentity> ParsePolicyLink(std::string_view text) {
-  std::string_view path = StripHost(text);
+  std::string_view path = StripUrlPrefix(text);
   if (path.starts_with(kHierarchicalPrefix)) {
     std::string_view id = path.substr(kHierarchicalPrefix.size());
     if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;
@@ -214,41 +198,6 @@ bool ResolvePolicyIdentity(const JsonFields& f, const ResourceSource& source, Po
   }
   if (ok) f.scope().set_resource(PolicyRef(id));
   return ok;
-}
-
-std::optional<int> ParseProtocolName(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  static constexpr std::array<std::pair<std::string_view, int>, 8> kNames = {{{"all", -1},
-                                                                              {"icmp", 1},
-                                                                              {"ipip", 4},
-                                                                              {"tcp", 6},
-                                                                              {"udp", 17},
-                                                                              {"esp", 50},
-                                                                              {"ah", 51},
-                                                                              {"sctp", 132}}};
-  for (const auto& [name, number] : kNames) {
-    if (text == name) return number;
-  }
-  uint32_t number = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (!text.empty() && ec == std::errc() && ptr == text.data() + text.size() && number <= 255) {
-    return static_cast<int>(number);
-  }
-  return std::nullopt;
-}
-
-std::optional<uint16_t> ParsePortNumber(std::string_view text, bool& out_of_range) {
-  uint32_t number = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (text.empty() || ptr != text.data() + text.size() || ec == std::errc::invalid_argument) {
-    return std::nullopt;
-  }
-  if (ec == std::errc::result_out_of_range || number > 65535) {
-    out_of_range = true;
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(number);
 }
 
 // match.layer4Configs: the firewall's allowed[] entries, spelled ipProtocol.
@@ -534,7 +483,7 @@ void ParseAssociations(const JsonFields& f, FirewallPolicy& policy) {
       continue;
     }
     if (policy.kind == FirewallPolicyKind::kHierarchical) {
-      std::string node(StripHost(*target));
+      std::string node(StripUrlPrefix(*target));
       if (!IsHierarchyNode(node)) {
         item.Error("attachmentTarget",
                    Quote(*target) +
@@ -583,7 +532,7 @@ ParsedResource ParseFirewallPolicy(const json::object& data, const ResourceSourc
     policy.short_name = *display_name;
   }
   if (auto parent = f.String("parent")) {
-    std::string node(StripHost(*parent));
+    std::string node(StripUrlPrefix(*parent));
     if (IsHierarchyNode(node)) {
       policy.parent = node;
     } else {

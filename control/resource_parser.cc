@@ -396,41 +396,6 @@ void ParseInstance(const JsonFields& f, Identity id, const ResourceSource& sourc
   if (!f.scope().failed()) config.instances.push_back(std::move(instance));
 }
 
-std::optional<int> ParseProtocolName(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  static constexpr std::array<std::pair<std::string_view, int>, 8> kNames = {{{"all", -1},
-                                                                              {"icmp", 1},
-                                                                              {"ipip", 4},
-                                                                              {"tcp", 6},
-                                                                              {"udp", 17},
-                                                                              {"esp", 50},
-                                                                              {"ah", 51},
-                                                                              {"sctp", 132}}};
-  for (const auto& [name, number] : kNames) {
-    if (text == name) return number;
-  }
-  uint32_t number = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (!text.empty() && ec == std::errc() && ptr == text.data() + text.size() && number <= 255) {
-    return static_cast<int>(number);
-  }
-  return std::nullopt;
-}
-
-std::optional<uint16_t> ParsePortNumber(std::string_view text, bool& out_of_range) {
-  uint32_t number = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (text.empty() || ptr != text.data() + text.size() || ec == std::errc::invalid_argument) {
-    return std::nullopt;
-  }
-  if (ec == std::errc::result_out_of_range || number > 65535) {
-    out_of_range = true;
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(number);
-}
-
 void ParseRuleEntries(const JsonFields& f, std::string_view key, Firewall& firewall) {
   auto entries = f.ObjectList(key);
   const json::array* array = f.Array(key);
@@ -617,6 +582,41 @@ bool ParseRoute(const JsonFields& f, Identity id, const ResourceSource& source, 
 }
 
 }  // namespace
+
+std::optional<int> ParseProtocolName(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  static constexpr std::array<std::pair<std::string_view, int>, 8> kNames = {{{"all", -1},
+                                                                              {"icmp", 1},
+                                                                              {"ipip", 4},
+                                                                              {"tcp", 6},
+                                                                              {"udp", 17},
+                                                                              {"esp", 50},
+                                                                              {"ah", 51},
+                                                                              {"sctp", 132}}};
+  for (const auto& [name, number] : kNames) {
+    if (text == name) return number;
+  }
+  uint32_t number = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (!text.empty() && ec == std::errc() && ptr == text.data() + text.size() && number <= 255) {
+    return static_cast<int>(number);
+  }
+  return std::nullopt;
+}
+
+std::optional<uint16_t> ParsePortNumber(std::string_view text, bool& out_of_range) {
+  uint32_t number = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (text.empty() || ptr != text.data() + text.size() || ec == std::errc::invalid_argument) {
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range || number > 65535) {
+    out_of_range = true;
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(number);
+}
 
 ParsedResource ParseResource(ResourceKind kind, const json::object& data,
                              const ResourceSource& source, Config& config, IssueList& issues) {

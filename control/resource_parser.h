@@ -4,8 +4,10 @@
 // references' shape); rules that involve other resources live in config_validator.h.
 
 #include <boost/json.hpp>
-
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "control/config_issue.h"
 #include "control/model.h"
@@ -31,5 +33,12 @@ struct ParsedResource {
 // problem is added to `issues`; never throws for bad input.
 ParsedResource ParseResource(ResourceKind kind, const boost::json::object& data,
                              const ResourceSource& source, Config& config, IssueList& issues);
+
+// A firewall protocol as GCP spells it (tcp udp icmp esp ah sctp ipip all, any case) or a
+// number 0..255; -1 for "all". nullopt when it is neither.
+std::optional<int> ParseProtocolName(std::string text);
+
+// A port number 0..65535; sets `out_of_range` when it is a number but too large.
+std::optional<uint16_t> ParsePortNumber(std::string_view text, bool& out_of_range);
 
 }  // namespace svpc::control

@@ -17,6 +17,8 @@ std::vector<std::string_view> Split(std::string_view text) {
   return parts;
 }
 
+}  // namespace
+
 // Removes "https://host/", "//host/" and a following "compute/VERSION/".
 std::string_view StripUrlPrefix(std::string_view text) {
   for (std::string_view scheme : {"https://", "http://", "//"}) {
@@ -33,8 +35,6 @@ std::string_view StripUrlPrefix(std::string_view text) {
   }
   return text;
 }
-
-}  // namespace
 
 std::string_view RefShape(RefKind kind) {
   switch (kind) {

@@ -73,4 +73,7 @@ std::string RefName(std::string_view ref);
 // GCP resource names: [a-z]([-a-z0-9]*[a-z0-9])?, at most 63 characters.
 bool IsValidResourceName(std::string_view name);
 
+// Removes "https://host/", "//host/" and a following "compute/VERSION/" in front of a path.
+std::string_view StripUrlPrefix(std::string_view text);
+
 }  // namespace svpc::control
