@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libspdlog-dev libpcap-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iputils-ping netcat-openbsd iperf3 tcpdump procps python3 pciutils kmod
+  bird2
 )
 missing=()
 for p in "${packages[@]}"; do
