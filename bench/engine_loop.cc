@@ -85,14 +85,7 @@ void StagedPipeline::Process(const dataplane::Snapshot& snap, dataplane::Burst& 
     cycles[stage] = now - t;
     t = now;
   };
-  for (uint16_t i = 0; i < burst.count; ++i) {
-    PacketMeta& meta = burst.meta[i];
-    PacketMeta reset;
-    reset.time_ns = meta.time_ns;
-    reset.in_port = meta.in_port;
-    meta = reset;
-    counters.port_rx[meta.in_port]++;
-  }
+  reset_.Run(burst, counters);
   lap(kStageReset);
   parse_.Run(burst);
   lap(kStageParse);

@@ -99,6 +99,7 @@ class StagedPipeline {
   firewall::ConnTrack* conntrack_;
   dataplane::OnRuleChange on_rule_change_;
   dataplane::FirewallLog* log_;
+  dataplane::ResetStage reset_;
   dataplane::ParseStage parse_;
   dataplane::ClassifyStage classify_;
   dataplane::ConntrackStage conntrack_lookup_;

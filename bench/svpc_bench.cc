@@ -39,16 +39,19 @@ struct Options {
   int reps = 0;  // 0: the mode's default
   uint64_t seed = 1;
   uint32_t capacity = 0;  // 0: svpcd's default
+  bool huge = false;      // hugepages (reserved beforehand) instead of --no-huge
 };
 
 void Usage(FILE* out) {
   std::fprintf(out,
-               "usage: svpc-bench [--quick] [--reps N] [--seed N] [--capacity N]\n"
+               "usage: svpc-bench [--quick] [--reps N] [--seed N] [--capacity N] [--huge]\n"
                "  --quick   small counts, a smoke run for CI (figures are not the targets' sizes)\n"
                "  --reps N  repetitions per figure (default 5, --quick 2); medians are reported\n"
                "  --seed N  the random configuration and traffic (default 1)\n"
                "  --capacity N  figure 1's conntrack capacity (default 1,000,000 as svpcd;\n"
-               "            at least the live connections)\n");
+               "            at least the live connections)\n"
+               "  --huge    run on hugepages as svpcd does on a lab server (reserve them first:\n"
+               "            scripts/nic-setup.sh hugepages 2048); default --no-huge\n");
 }
 
 bool ParseOptions(int argc, char** argv, Options& o) {
@@ -56,6 +59,8 @@ bool ParseOptions(int argc, char** argv, Options& o) {
     const std::string a = argv[i];
     if (a == "--quick") {
       o.quick = true;
+    } else if (a == "--huge") {
+      o.huge = true;
     } else if ((a == "--reps" || a == "--seed" || a == "--capacity") && i + 1 < argc) {
       char* end = nullptr;
       const unsigned long long v = std::strtoull(argv[++i], &end, 10);
@@ -143,9 +148,10 @@ bool InitEal(const Options& o, std::string* eal_line) {
   } else {
     args.push_back(lcores);
   }
+  if (!o.huge) args.push_back("--no-huge");
   args.insert(args.end(),
-              {"--no-huge", "-m", o.quick ? "1024" : "3072", "--no-pci", "--no-telemetry",
-               "--log-level=error", "--file-prefix=svpc-bench-" + std::to_string(getpid())});
+              {"-m", o.quick ? "1024" : "3072", "--no-pci", "--no-telemetry", "--log-level=error",
+               "--file-prefix=svpc-bench-" + std::to_string(getpid())});
   for (size_t i = 1; i < args.size(); ++i) *eal_line += (i > 1 ? " " : "") + args[i];
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

