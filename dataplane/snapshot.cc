@@ -1,18 +1,10 @@
 #include "dataplane/snapshot.h"
 
-#include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_jhash.h>
-
 #include <atomic>
 #include <map>
 #include <utility>
 
 namespace svpc::dataplane {
-namespace {
-std::atomic<uint32_t> hash_serial{0};
-}
-
 void Snapshot::AllocateRuleHits() {
   rule_hit_count = 0;
   for (NetworkInfo& net : networks) {
@@ -27,23 +19,13 @@ void Snapshot::AllocateRuleHits() {
   rule_hits = std::make_unique<uint64_t[]>(rule_hit_count + 1);
 }
 
-Snapshot::~Snapshot() {
-  if (by_mac_ != nullptr) rte_hash_free(by_mac_);
-}
+Snapshot::~Snapshot() = default;
 
 bool Snapshot::BuildClassifier(std::string* error) {
-  std::string name = "svpc_ep_" + std::to_string(hash_serial.fetch_add(1));
-  rte_hash_parameters params{};
-  params.name = name.c_str();
-  params.entries = std::max<uint32_t>(64, endpoints.size() * 2);
-  params.key_len = sizeof(MacKey);
-  params.hash_func = rte_jhash;
-  params.socket_id = SOCKET_ID_ANY;
-  by_mac_ = rte_hash_create(&params);
-  if (by_mac_ == nullptr) {
-    *error = "rte_hash_create failed: " + std::string(rte_strerror(rte_errno));
-    return false;
-  }
+  size_t slots = 16;
+  while (slots < endpoints.size() * 2) slots *= 2;
+  by_mac_.assign(slots, EndpointSlot{});
+  slot_shift_ = 64 - static_cast<uint32_t>(__builtin_ctzll(slots));
   default_endpoint_.assign(port_names.size() * 4096, -1);
   std::map<std::pair<uint16_t, uint16_t>, int> instances_on_link;
   for (const EndpointInfo& ep : endpoints) {
@@ -52,15 +34,24 @@ bool Snapshot::BuildClassifier(std::string* error) {
   for (uint32_t i = 0; i < endpoints.size(); ++i) {
     const EndpointInfo& ep = endpoints[i];
     size_t slot = size_t{ep.port} * 4096 + ep.vlan;
+    if (slot >= default_endpoint_.size()) {
+      *error =
+          "endpoint " + ep.name + " on port " + std::to_string(ep.port) + " outside the testbed";
+      return false;
+    }
     if (ep.kind != EndpointKind::kInstanceNic) {
       default_endpoint_[slot] = i;
       continue;
     }
     if (instances_on_link[{ep.port, ep.vlan}] == 1) default_endpoint_[slot] = i;
-    MacKey key{ep.port, ep.vlan, ep.mac.bytes};
-    if (rte_hash_add_key_data(by_mac_, &key, reinterpret_cast<void*>(uintptr_t{i})) != 0) {
-      *error = "rte_hash_add_key_data failed";
-      return false;
+    const uint64_t key = MacVlanKey(ep.vlan, ep.mac);
+    for (size_t s = SlotOf(key, ep.port);; s = (s + 1) & (slots - 1)) {
+      EndpointSlot& e = by_mac_[s];
+      if (e.endpoint < 0) {
+        e = EndpointSlot{key, ep.port, static_cast<int32_t>(i)};
+        break;
+      }
+      if (e.mac_vlan == key && e.port == ep.port) break;  // duplicate MAC on a link: first wins
     }
   }
   return true;
@@ -68,10 +59,12 @@ bool Snapshot::BuildClassifier(std::string* error) {
 
 int32_t Snapshot::ClassifySource(uint16_t port, uint16_t vlan,
                                  const MacAddr& src_mac) const noexcept {
-  MacKey key{port, vlan, src_mac.bytes};
-  void* data = nullptr;
-  if (rte_hash_lookup_data(by_mac_, &key, &data) >= 0) {
-    return static_cast<int32_t>(reinterpret_cast<uintptr_t>(data));
+  const uint64_t key = MacVlanKey(vlan, src_mac);
+  const size_t mask = by_mac_.size() - 1;
+  for (size_t s = SlotOf(key, port);; s = (s + 1) & mask) {
+    const EndpointSlot& e = by_mac_[s];
+    if (e.endpoint < 0) break;
+    if (e.mac_vlan == key && e.port == port) return e.endpoint;
   }
   size_t slot = size_t{port} * 4096 + vlan;
   return slot < default_endpoint_.size() ? default_endpoint_[slot] : -1;
