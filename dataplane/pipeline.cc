@@ -519,7 +519,7 @@ bool RecheckConnection(const Snapshot& snap, const firewall::ConnEntry& entry, b
                        PacketMeta& meta) noexcept {
   const int32_t opener = from_initiator ? meta.src_nic : meta.dst_nic;
   const int32_t responder = from_initiator ? meta.dst_nic : meta.src_nic;
-  const firewall::FlowTuple& t = entry.initiator;
+  const firewall::FlowTuple t = entry.initiator();
   firewall::FlowKey key{t.src,      t.dst,
                         t.protocol, t.protocol != kProtoIcmp && (t.src_port | t.dst_port) != 0,
                         t.src_port, t.dst_port};

@@ -27,23 +27,108 @@ size_t HeapAllocated() {
 }
 }  // namespace
 
-ConnTrack::Key ConnTrack::KeyOf(const FlowTuple& t) noexcept {
-  Key k{};
-  k.network = t.network;
-  k.protocol = t.protocol;
-  bool src_low = t.src < t.dst || (t.src == t.dst && t.src_port <= t.dst_port);
-  if (src_low) {
-    k.ip_lo = t.src;
-    k.ip_hi = t.dst;
-    k.port_lo = t.src_port;
-    k.port_hi = t.dst_port;
-  } else {
-    k.ip_lo = t.dst;
-    k.ip_hi = t.src;
-    k.port_lo = t.dst_port;
-    k.port_hi = t.src_port;
+ConnTrack::Candidates ConnTrack::BucketsOf(const FlowTuple& t) const noexcept {
+  // The canonical form (lower address/port first) makes both directions hash alike.
+  const bool src_low = t.src < t.dst || (t.src == t.dst && t.src_port <= t.dst_port);
+  const uint64_t ips = src_low ? (uint64_t{t.src} << 32 | t.dst) : (uint64_t{t.dst} << 32 | t.src);
+  const uint32_t ports = src_low ? (uint32_t{t.src_port} << 16 | t.dst_port)
+                                 : (uint32_t{t.dst_port} << 16 | t.src_port);
+  const uint64_t rest = uint64_t{t.network} << 32 | (ports ^ (uint32_t{t.protocol} << 24));
+  const uint32_t h1 = rte_hash_crc_8byte(rest, rte_hash_crc_8byte(ips, 0x9747b28c));
+  // The second choice must not be a linear function of the first (CRCs with another seed
+  // are: they differ by a constant), or keys sharing a first bucket share the second too.
+  uint32_t h2 = h1 ^ (h1 >> 16);
+  h2 *= 0x85ebca6b;
+  h2 ^= h2 >> 13;
+  h2 *= 0xc2b2ae35;
+  h2 ^= h2 >> 16;
+  // Multiply-shift maps a 32-bit hash onto [0, bucket_count_) without a power-of-two size.
+  const uint32_t first = static_cast<uint32_t>((uint64_t{h1} * bucket_count_) >> 32);
+  uint32_t second = static_cast<uint32_t>((uint64_t{h2} * bucket_count_) >> 32);
+  if (second == first) second = first + 1 == bucket_count_ ? 0 : first + 1;
+  return {first, second};
+}
+
+bool ConnTrack::Matches(const ConnEntry& e, const FlowTuple& t) noexcept {
+  if (!e.occupied || e.network != t.network || e.protocol != t.protocol) return false;
+  return (e.src == t.src && e.dst == t.dst && e.src_port == t.src_port &&
+          e.dst_port == t.dst_port) ||
+         (e.src == t.dst && e.dst == t.src && e.src_port == t.dst_port && e.dst_port == t.src_port);
+}
+
+int32_t ConnTrack::Find(const FlowTuple& t, const Candidates& c) const noexcept {
+  const Bucket& first = buckets_[c.first];
+  for (uint32_t w = 0; w < kWays; ++w) {
+    if (Matches(first.way[w], t)) return static_cast<int32_t>(c.first * kWays + w);
   }
-  return k;
+  if (!first.way[0].bucket_overflowed) return kMiss;
+  const Bucket& second = buckets_[c.second];
+  for (uint32_t w = 0; w < kWays; ++w) {
+    if (Matches(second.way[w], t)) return static_cast<int32_t>(c.second * kWays + w);
+  }
+  return kMiss;
+}
+
+int32_t ConnTrack::MakeRoom(const Candidates& c) noexcept {
+  // Breadth-first search of the cuckoo graph: node = a bucket, edge = moving one of its entries
+  // to that entry's other bucket. Bounded, so a full-looking table answers quickly.
+  struct Node {
+    uint32_t bucket;
+    int32_t parent;  // index in `nodes` of the bucket the entry moving here comes from
+    uint32_t way;    // which of the parent's entries moves here
+  };
+  constexpr uint32_t kMaxNodes = 512;
+  Node nodes[kMaxNodes];
+  uint32_t count = 0;
+  nodes[count++] = {c.first, -1, 0};
+  nodes[count++] = {c.second, -1, 0};
+  for (uint32_t at = 0; at < count; ++at) {
+    Bucket& bucket = buckets_[nodes[at].bucket];
+    int32_t free_way = -1;
+    for (uint32_t w = 0; w < kWays; ++w) {
+      if (!bucket.way[w].occupied) {
+        free_way = static_cast<int32_t>(w);
+        break;
+      }
+    }
+    if (free_way >= 0) {
+      // Move entries along the path, from its end back to the new entry's bucket.
+      uint32_t node = at;
+      uint32_t hole = static_cast<uint32_t>(free_way);
+      while (nodes[node].parent >= 0) {
+        const Node& from = nodes[nodes[node].parent];
+        MoveEntry(from.bucket, nodes[node].way, nodes[node].bucket, hole);
+        hole = nodes[node].way;
+        node = static_cast<uint32_t>(nodes[node].parent);
+      }
+      if (nodes[node].bucket != c.first) buckets_[c.first].way[0].bucket_overflowed = 1;
+      return static_cast<int32_t>(nodes[node].bucket * kWays + hole);
+    }
+    for (uint32_t w = 0; w < kWays && count < kMaxNodes; ++w) {
+      const Candidates alt = BucketsOf(bucket.way[w].initiator());
+      const uint32_t other = alt.first == nodes[at].bucket ? alt.second : alt.first;
+      // A path must not pass through one bucket twice (moves would overwrite each other).
+      bool on_path = false;
+      for (int32_t n = static_cast<int32_t>(at); n >= 0; n = nodes[n].parent) {
+        if (nodes[n].bucket == other) on_path = true;
+      }
+      if (!on_path) nodes[count++] = {other, static_cast<int32_t>(at), w};
+    }
+  }
+  return -1;
+}
+
+void ConnTrack::MoveEntry(uint32_t from_bucket, uint32_t from_way, uint32_t to_bucket,
+                          uint32_t to_way) noexcept {
+  ConnEntry& to = buckets_[to_bucket].way[to_way];
+  ConnEntry& from = buckets_[from_bucket].way[from_way];
+  const uint8_t to_flag = to.bucket_overflowed;  // the flags belong to the buckets, not entries
+  to = from;
+  to.bucket_overflowed = to_flag;
+  from.occupied = 0;
+  // The entry now lives in its second bucket when it left its first one.
+  const Candidates c = BucketsOf(to.initiator());
+  if (to_bucket != c.first) buckets_[c.first].way[0].bucket_overflowed = 1;
 }
 
 std::unique_ptr<ConnTrack> ConnTrack::Create(const Config& config, std::string* error) {
@@ -52,31 +137,23 @@ std::unique_ptr<ConnTrack> ConnTrack::Create(const Config& config, std::string* 
     *error = "connection tracking capacity must be at least 1";
     return nullptr;
   }
-  // Measured, not estimated: DPDK heap bytes allocated by the hash and the entry array.
+  // Measured, not estimated: DPDK heap bytes allocated by the buckets and the fragment table.
   const size_t heap_before = HeapAllocated();
-  std::string name = "svpc_ct_" + std::to_string(table_serial.fetch_add(1));
-  rte_hash_parameters params{};
-  params.name = name.c_str();
-  // rte_hash wants at least one bucket (8 entries); the capacity itself is enforced by live_.
-  params.entries = std::max<uint32_t>(config.capacity, 8);
-  params.key_len = sizeof(Key);
-  params.hash_func = rte_hash_crc;
-  params.socket_id = SOCKET_ID_ANY;
-  // Extendable buckets: the table accepts `capacity` keys whatever the cuckoo collisions.
-  params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-  ct->hash_ = rte_hash_create(&params);
-  if (ct->hash_ == nullptr) {
-    *error =
-        "rte_hash_create for connection tracking failed: " + std::string(rte_strerror(rte_errno));
+  // At most kMaxLoad of the slots hold entries when the table is at capacity: a 2-choice cuckoo
+  // table with 2-way buckets fills to ~89% before inserts start failing; 80% keeps the search
+  // paths short. Small tables get a few spare buckets so their last inserts find room too.
+  const uint64_t buckets = (uint64_t{config.capacity} * 5 + 7) / 8 + 16;
+  if (buckets > (uint64_t{1} << 30)) {
+    *error = "connection tracking capacity too large";
     return nullptr;
   }
-  ct->entries_ = static_cast<ConnEntry*>(rte_zmalloc(
-      "svpc_ct_entries", sizeof(ConnEntry) * (size_t{config.capacity} + 1), RTE_CACHE_LINE_SIZE));
-  if (ct->entries_ == nullptr) {
+  ct->bucket_count_ = static_cast<uint32_t>(buckets);
+  ct->buckets_ = static_cast<Bucket*>(
+      rte_zmalloc("svpc_ct_buckets", sizeof(Bucket) * buckets, RTE_CACHE_LINE_SIZE));
+  if (ct->buckets_ == nullptr) {
     *error = "cannot allocate " + std::to_string(config.capacity) + " connection entries";
     return nullptr;
   }
-  ct->hash_bytes_ = HeapAllocated() - heap_before;
 
   // The fragment table is small and separate: datagrams in flight, not connections.
   ct->fragment_capacity_ = std::max<uint32_t>(1024, config.capacity / 64);
@@ -94,12 +171,12 @@ std::unique_ptr<ConnTrack> ConnTrack::Create(const Config& config, std::string* 
     *error = "cannot allocate the fragment table";
     return nullptr;
   }
+  ct->heap_bytes_ = HeapAllocated() - heap_before;
   return ct;
 }
 
 ConnTrack::~ConnTrack() {
-  if (hash_ != nullptr) rte_hash_free(hash_);
-  if (entries_ != nullptr) rte_free(entries_);
+  if (buckets_ != nullptr) rte_free(buckets_);
   if (fragments_ != nullptr) rte_hash_free(fragments_);
   if (fragment_entries_ != nullptr) rte_free(fragment_entries_);
 }
@@ -155,102 +232,104 @@ void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t flags) noex
 }
 
 int32_t ConnTrack::Lookup(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns) noexcept {
-  Key key = KeyOf(packet);
-  return Resolve(rte_hash_lookup(hash_, &key), key, packet, tcp_flags, now_ns);
+  return Resolve(Find(packet, BucketsOf(packet)), packet, tcp_flags, now_ns);
 }
 
 void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
                             const uint64_t* now_ns, uint32_t count, int32_t* out) noexcept {
-  Key keys[kMaxBurst];
-  const void* key_ptrs[kMaxBurst];
+  Candidates candidates[kMaxBurst];
   count = std::min(count, kMaxBurst);
   for (uint32_t i = 0; i < count; ++i) {
-    keys[i] = KeyOf(packets[i]);
-    key_ptrs[i] = &keys[i];
-  }
-  int32_t positions[kMaxBurst];
-  if (count == 0 || rte_hash_lookup_bulk(hash_, key_ptrs, count, positions) != 0) {
-    for (uint32_t i = 0; i < count; ++i) out[i] = Lookup(packets[i], tcp_flags[i], now_ns[i]);
-    return;
+    candidates[i] = BucketsOf(packets[i]);
+    // Entries go to their first bucket unless it is full: at the table's usual load nearly every
+    // entry is there, and the second is read only when the first's overflow flag says so.
+    rte_prefetch0(&buckets_[candidates[i].first]);
   }
   for (uint32_t i = 0; i < count; ++i) {
-    if (positions[i] >= 0) rte_prefetch0(&entries_[positions[i]]);
-  }
-  for (uint32_t i = 0; i < count; ++i) {
-    out[i] = Resolve(positions[i], keys[i], packets[i], tcp_flags[i], now_ns[i]);
+    out[i] = Resolve(Find(packets[i], candidates[i]), packets[i], tcp_flags[i], now_ns[i]);
   }
 }
 
-int32_t ConnTrack::Resolve(int32_t pos, const Key& key, const FlowTuple& packet, uint8_t tcp_flags,
+int32_t ConnTrack::Resolve(int32_t handle, const FlowTuple& packet, uint8_t tcp_flags,
                            uint64_t now_ns) noexcept {
-  if (pos < 0) return kMiss;
-  ConnEntry& e = entries_[pos];
+  if (handle < 0) return kMiss;
+  ConnEntry& e = Slot(handle);
   if (Expired(e, now_ns)) {
-    Delete(&key);
+    Erase(handle);
     return kMiss;
   }
   // A new SYN on a closed connection's tuple is a new connection: evaluate it again.
   if (e.tcp == TcpState::kClosed && (tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn) {
-    Delete(&key);
+    Erase(handle);
     return kMiss;
   }
   if (now_ns > e.last_seen_ns) e.last_seen_ns = now_ns;
-  UpdateTcp(e, IsInitiator(pos, packet), tcp_flags);
-  return pos;
+  UpdateTcp(e, IsInitiator(handle, packet), tcp_flags);
+  return handle;
 }
 
 int32_t ConnTrack::Peek(const FlowTuple& packet, uint64_t now_ns) const noexcept {
-  Key key = KeyOf(packet);
-  int32_t pos = rte_hash_lookup(hash_, &key);
-  if (pos < 0 || Expired(entries_[pos], now_ns)) return kMiss;
-  return pos;
+  const int32_t handle = Find(packet, BucketsOf(packet));
+  if (handle < 0 || Expired(Slot(handle), now_ns)) return kMiss;
+  return handle;
 }
 
 int32_t ConnTrack::Insert(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns,
                           uint32_t generation) noexcept {
-  Key key = KeyOf(packet);
-  int32_t pos = rte_hash_lookup(hash_, &key);
-  if (pos < 0) {
+  const Candidates c = BucketsOf(packet);
+  int32_t handle = Find(packet, c);
+  if (handle < 0) {
     if (live_ >= config_.capacity) {
       // Full: reclaim expired entries the background sweep has not reached yet, then retry.
-      Sweep(now_ns, std::min<uint32_t>(live_, kFullSweepBudget));
+      Sweep(now_ns, std::min<uint32_t>(bucket_count_ * kWays, kFullSweepBudget));
       if (live_ >= config_.capacity) return kFull;
     }
-    pos = rte_hash_add_key(hash_, &key);
-    if (pos < 0) return kFull;
+    handle = MakeRoom(c);
+    if (handle < 0) return kFull;
     ++live_;
   }
-  ConnEntry& e = entries_[pos];
+  ConnEntry& e = Slot(handle);
+  const uint8_t bucket_flag = e.bucket_overflowed;
   e = ConnEntry{};
+  e.bucket_overflowed = bucket_flag;
+  e.network = packet.network;
+  e.src = packet.src;
+  e.dst = packet.dst;
+  e.src_port = packet.src_port;
+  e.dst_port = packet.dst_port;
+  e.protocol = packet.protocol;
+  e.occupied = 1;
   e.last_seen_ns = now_ns;
   e.generation = generation;
-  e.initiator = packet;
   e.tcp = packet.protocol == 6 ? TcpState::kOpening : TcpState::kNone;
   UpdateTcp(e, true, tcp_flags);
-  return pos;
+  return handle;
 }
 
 void ConnTrack::Remove(int32_t handle) noexcept {
-  Key key = KeyOf(entries_[handle].initiator);
-  Delete(&key);
+  if (Slot(handle).occupied) Erase(handle);
 }
 
-void ConnTrack::Delete(const void* key) noexcept {
-  if (rte_hash_del_key(hash_, key) >= 0) --live_;
+void ConnTrack::Erase(int32_t handle) noexcept {
+  Slot(handle).occupied = 0;
+  --live_;
 }
 
 uint32_t ConnTrack::Sweep(uint64_t now_ns, uint32_t budget) noexcept {
+  // `budget` entries examined; empty slots are cheaper, but bounded too so an idle worker's
+  // sweep stays short on a mostly empty table.
   uint32_t removed = 0;
-  const void* key = nullptr;
-  void* data = nullptr;
-  for (uint32_t seen = 0; seen < budget; ++seen) {
-    int32_t pos = rte_hash_iterate(hash_, &key, &data, &sweep_next_);
-    if (pos < 0) {
-      sweep_next_ = 0;  // wrapped around: start over next time
-      break;
-    }
-    if (Expired(entries_[pos], now_ns)) {
-      Delete(key);
+  const uint32_t slots = bucket_count_ * kWays;
+  const uint64_t max_slots = std::min<uint64_t>(uint64_t{budget} * 8, slots);
+  uint32_t examined = 0;
+  for (uint64_t scanned = 0; scanned < max_slots && examined < budget && live_ > 0; ++scanned) {
+    if (sweep_next_ >= slots) sweep_next_ = 0;
+    const int32_t handle = static_cast<int32_t>(sweep_next_++);
+    const ConnEntry& e = Slot(handle);
+    if (!e.occupied) continue;
+    ++examined;
+    if (Expired(e, now_ns)) {
+      Erase(handle);
       ++removed;
     }
   }
@@ -260,7 +339,7 @@ uint32_t ConnTrack::Sweep(uint64_t now_ns, uint32_t budget) noexcept {
 uint32_t ConnTrack::size() const { return live_; }
 
 double ConnTrack::BytesPerEntry() const {
-  return static_cast<double>(hash_bytes_) / config_.capacity;
+  return static_cast<double>(heap_bytes_) / config_.capacity;
 }
 
 }  // namespace svpc::firewall

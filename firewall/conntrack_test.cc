@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <tuple>
+#include <vector>
+
 namespace svpc::firewall {
 namespace {
 
@@ -95,6 +101,84 @@ TEST(ConnTrack, SweepReclaimsExpiredEntries) {
   for (int i = 0; i < 20; ++i) removed += ct->Sweep(701 * kSecond, 16);
   EXPECT_EQ(removed, 100u);
   EXPECT_EQ(ct->size(), 1u);
+}
+
+// The cuckoo table against a std::map of the same connections: random inserts (up to capacity,
+// so entries are moved to make room), lookups from both directions, removals, re-inserts.
+TEST(ConnTrack, AgreesWithAMapUnderRandomInsertsAndRemovals) {
+  uint64_t seed = std::random_device{}();
+  if (const char* s = std::getenv("SVPC_SEED")) seed = std::strtoull(s, nullptr, 10);
+  std::printf("ConnTrack differential test: SVPC_SEED=%llu\n",
+              static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  constexpr uint32_t kCapacity = 20'000;
+  auto ct = Make(kCapacity);
+  using Key = std::tuple<uint32_t, uint32_t, uint32_t, uint16_t, uint16_t, uint8_t>;
+  auto canonical = [](const FlowTuple& t) {
+    const bool low = t.src < t.dst || (t.src == t.dst && t.src_port <= t.dst_port);
+    return low ? Key{t.network, t.src, t.dst, t.src_port, t.dst_port, t.protocol}
+               : Key{t.network, t.dst, t.src, t.dst_port, t.src_port, t.protocol};
+  };
+  std::map<Key, FlowTuple> live;
+  std::vector<FlowTuple> seen;
+  auto random_flow = [&] {
+    // Small ranges so flows collide in addresses and ports, and some are reverses of others.
+    return FlowTuple{static_cast<uint32_t>(rng() % 3),
+                     0x0a000000u + static_cast<uint32_t>(rng() % 200),
+                     0x0a000000u + static_cast<uint32_t>(rng() % 200),
+                     static_cast<uint16_t>(rng() % 64),
+                     static_cast<uint16_t>(rng() % 64),
+                     static_cast<uint8_t>(rng() % 2 ? 6 : 17)};
+  };
+  for (int step = 0; step < 200'000; ++step) {
+    const uint32_t op = rng() % 10;
+    FlowTuple f = !seen.empty() && rng() % 2 ? seen[rng() % seen.size()] : random_flow();
+    if (rng() % 2) f = f.Reversed();
+    if (op < 5) {
+      const int32_t h = ct->Insert(f, 0, 0, 1);
+      if (live.count(canonical(f)) || live.size() < kCapacity) {
+        ASSERT_GE(h, 0) << "step " << step << " live " << live.size();
+        live[canonical(f)] = f;
+        seen.push_back(f);
+      } else {
+        ASSERT_EQ(h, ConnTrack::kFull) << "step " << step;
+      }
+    } else if (op < 8) {
+      const int32_t h = ct->Lookup(f, 0, 0);
+      auto it = live.find(canonical(f));
+      ASSERT_EQ(h >= 0, it != live.end()) << "step " << step;
+      if (h >= 0) {
+        const FlowTuple& opened = it->second;
+        ASSERT_EQ(ct->IsInitiator(h, f), f.src == opened.src && f.src_port == opened.src_port &&
+                                             f.dst == opened.dst && f.dst_port == opened.dst_port);
+      }
+    } else {
+      const int32_t h = ct->Lookup(f, 0, 0);
+      if (h >= 0) ct->Remove(h);
+      live.erase(canonical(f));
+    }
+    ASSERT_EQ(ct->size(), live.size()) << "step " << step;
+  }
+  for (const auto& [key, flow] : live) ASSERT_GE(ct->Lookup(flow.Reversed(), 0, 0), 0);
+}
+
+TEST(ConnTrack, ReachesItsCapacityWithRandomFlows) {
+  constexpr uint32_t kCapacity = 100'000;
+  auto ct = Make(kCapacity);
+  std::mt19937_64 rng(7);
+  uint32_t inserted = 0;
+  while (inserted < kCapacity) {
+    FlowTuple f{1,
+                static_cast<uint32_t>(rng()),
+                static_cast<uint32_t>(rng()),
+                static_cast<uint16_t>(rng()),
+                443,
+                6};
+    ASSERT_GE(ct->Insert(f, kTcpSyn, 0, 1), 0) << inserted;
+    ++inserted;
+  }
+  EXPECT_EQ(ct->size(), kCapacity);
+  EXPECT_EQ(ct->Insert(FlowTuple{1, 1, 2, 3, 4, 6}, kTcpSyn, 0, 1), ConnTrack::kFull);
 }
 
 TEST(ConnTrack, ReportsItsMemory) {
