@@ -72,6 +72,7 @@ std::optional<ResourceKind> KindFromName(std::string_view kind) {
   if (kind == "compute#firewall") return ResourceKind::kFirewall;
   if (kind == "compute#route") return ResourceKind::kRoute;
   if (kind == "compute#firewallPolicy") return ResourceKind::kFirewallPolicy;
+  if (kind == "compute#router") return ResourceKind::kRouter;
   return std::nullopt;
 }
 
@@ -82,6 +83,7 @@ std::optional<ResourceKind> KindFromAssetType(std::string_view type) {
   if (type == "compute.googleapis.com/Firewall") return ResourceKind::kFirewall;
   if (type == "compute.googleapis.com/Route") return ResourceKind::kRoute;
   if (type == "compute.googleapis.com/FirewallPolicy") return ResourceKind::kFirewallPolicy;
+  if (type == "compute.googleapis.com/Router") return ResourceKind::kRouter;
   return std::nullopt;
 }
 
@@ -94,6 +96,7 @@ std::optional<ResourceKind> InferKind(const json::object& object) {
   if (object.contains("networkInterfaces")) return ResourceKind::kInstance;
   if (object.contains("allowed") || object.contains("denied")) return ResourceKind::kFirewall;
   if (object.contains("destRange")) return ResourceKind::kRoute;
+  if (object.contains("bgpPeers") || object.contains("bgp")) return ResourceKind::kRouter;
   if (object.contains("autoCreateSubnetworks") || object.contains("subnetworks") ||
       object.contains("IPv4Range")) {
     return ResourceKind::kNetwork;
@@ -288,7 +291,8 @@ void Loader::HandleObject(const json::object& object, ResourceSource source) {
     if (!kind) {
       issues_.Error(source.file, label, "kind",
                     "cannot tell the resource kind: add \"kind\" (compute#network, "
-                    "compute#subnetwork, compute#instance, compute#firewall or compute#route)");
+                    "compute#subnetwork, compute#instance, compute#firewall, compute#route or "
+                    "compute#router)");
       return;
     }
   }

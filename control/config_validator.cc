@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "control/policy_validator.h"
@@ -85,11 +86,13 @@ class Validator {
     CheckDuplicates(config_.instances, "instance");
     CheckDuplicates(config_.firewalls, "firewall");
     CheckDuplicates(config_.routes, "route");
+    CheckDuplicates(config_.routers, "router");
     CheckSharedVpc();
     CheckSubnets();
     CheckInstances();
     CheckFirewalls();
     CheckRoutes();
+    CheckRouters();
     CheckTestbed();
     ValidateFirewallPolicies(config_, unparsed_, issues_);
   }
@@ -487,6 +490,61 @@ class Validator {
           break;
         default:
           break;
+      }
+    }
+  }
+
+  void CheckRouters() {
+    for (const Router& router : config_.routers) {
+      const std::string& file = router.origin.file;
+      const std::string& ref = router.self_ref;
+      CheckNetworkExists(file, ref, router.network_ref);
+      std::set<std::string> interface_names;
+      for (size_t i = 0; i < router.interfaces.size(); ++i) {
+        const RouterInterface& itf = router.interfaces[i];
+        const std::string path = "interfaces[" + std::to_string(i) + "]";
+        if (!interface_names.insert(itf.name).second) {
+          issues_.Error(file, ref, path + ".name", "duplicate interface " + itf.name);
+        }
+        if (!itf.linked_vpn_tunnel.empty() && !itf.linked_interconnect_attachment.empty()) {
+          issues_.Error(file, ref, path,
+                        "links both a VPN tunnel and an interconnect attachment; one at most");
+        }
+      }
+      std::set<std::string> peer_names;
+      for (size_t i = 0; i < router.peers.size(); ++i) {
+        const BgpPeer& peer = router.peers[i];
+        const std::string path = "bgpPeers[" + std::to_string(i) + "]";
+        if (!peer_names.insert(peer.name).second) {
+          issues_.Error(file, ref, path + ".name", "duplicate BGP peer " + peer.name);
+        }
+        auto itf =
+            std::find_if(router.interfaces.begin(), router.interfaces.end(),
+                         [&](const RouterInterface& r) { return r.name == peer.interface_name; });
+        if (itf == router.interfaces.end()) {
+          issues_.Error(
+              file, ref, path + ".interfaceName",
+              "interface " + peer.interface_name + " is not one of the router's interfaces");
+          continue;
+        }
+        if (itf->ip_range.len > 0 && !itf->ip_range.Contains(peer.peer_ip)) {
+          issues_.Error(file, ref, path + ".peerIpAddress",
+                        FormatIpv4(peer.peer_ip) + " is not in the interface's range " +
+                            FormatPrefix(itf->ip_range));
+        }
+        if (peer.peer_ip == itf->ip && itf->ip != 0) {
+          issues_.Error(file, ref, path + ".peerIpAddress",
+                        FormatIpv4(peer.peer_ip) + " is the router's own address on " + itf->name);
+        }
+        if (peer.ip != 0 && itf->ip != 0 && peer.ip != itf->ip) {
+          issues_.Error(
+              file, ref, path + ".ipAddress",
+              FormatIpv4(peer.ip) + " is not the interface's address " + FormatIpv4(itf->ip));
+        }
+        if (peer.peer_asn == router.asn && router.asn != 0) {
+          issues_.Error(file, ref, path + ".peerAsn",
+                        "the peer's ASN equals the router's: Cloud Router speaks eBGP only");
+        }
       }
     }
   }

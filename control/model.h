@@ -11,6 +11,7 @@
 //   firewall    projects/P/global/firewalls/N
 //   vpnTunnel   projects/P/regions/R/vpnTunnels/T
 //   attachment  projects/P/regions/R/interconnectAttachments/A
+//   router      projects/P/regions/R/routers/N
 //   firewall policy (global network)    projects/P/global/firewallPolicies/N
 //   firewall policy (regional network)  projects/P/regions/R/firewallPolicies/N
 //   firewall policy (hierarchical)      locations/global/firewallPolicies/ID
@@ -185,6 +186,49 @@ struct Route {
   Ipv4 next_hop_ip = 0;      // for kIp
 };
 
+// Cloud Router (compute#router): one BGP speaker of a network in a region.
+struct RouterInterface {
+  std::string name;
+  Ipv4 ip = 0;                    // ipRange's address: the router's side of the link (169.254.x.y)
+  Prefix ip_range;                // the link's range (ipRange, host bits cleared)
+  std::string linked_vpn_tunnel;  // canonical, or empty
+  std::string linked_interconnect_attachment;  // canonical, or empty
+};
+
+// A router- or peer-level advertisement choice (bgp.advertiseMode / bgpPeers[].advertiseMode).
+struct Advertisement {
+  bool custom = false;         // advertiseMode CUSTOM
+  bool all_subnets = false;    // advertisedGroups contains ALL_SUBNETS
+  std::vector<Prefix> ranges;  // advertisedIpRanges[].range
+};
+
+struct BgpPeer {
+  std::string name;
+  std::string interface_name;
+  Ipv4 ip = 0;       // ipAddress: the router's address on the link (defaults to the interface's)
+  Ipv4 peer_ip = 0;  // peerIpAddress
+  uint32_t peer_asn = 0;
+  uint32_t advertised_route_priority = 100;    // MED sent with every route
+  std::optional<Advertisement> advertisement;  // absent: the router's
+  bool enabled = true;                         // enable: "TRUE" / "FALSE"
+  std::string md5_key_name;                    // md5AuthenticationKeyName
+  std::string md5_key;                         // the key it names (router md5AuthenticationKeys)
+};
+
+struct Router {
+  Origin origin;
+  std::string project;
+  std::string region;
+  std::string name;
+  std::string self_ref;  // projects/P/regions/R/routers/N
+  std::string network_ref;
+  uint32_t asn = 0;
+  uint32_t keepalive_seconds = 20;  // bgp.keepaliveInterval (20..60)
+  Advertisement advertisement;      // bgp.advertiseMode / advertisedGroups / advertisedIpRanges
+  std::vector<RouterInterface> interfaces;
+  std::vector<BgpPeer> peers;
+};
+
 struct HostProject {
   std::string project_id;
   bool share_all = false;
@@ -266,6 +310,7 @@ struct Config {
   std::vector<Firewall> firewalls;
   std::vector<Route> routes;
   std::vector<FirewallPolicy> firewall_policies;
+  std::vector<Router> routers;
   SharedVpc shared_vpc;
   Testbed testbed;
 };

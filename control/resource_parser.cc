@@ -30,6 +30,8 @@ RefKind RefKindOf(ResourceKind kind) {
       return RefKind::kFirewall;
     case ResourceKind::kRoute:
       return RefKind::kRoute;
+    case ResourceKind::kRouter:
+      return RefKind::kRouter;
     case ResourceKind::kFirewallPolicy:  // parsed by policy_parser.h
       break;
   }
@@ -581,6 +583,183 @@ bool ParseRoute(const JsonFields& f, Identity id, const ResourceSource& source, 
   return true;
 }
 
+// bgp / bgpPeers[] advertisement fields: advertiseMode DEFAULT | CUSTOM, advertisedGroups
+// [ALL_SUBNETS], advertisedIpRanges[{range}].
+Advertisement ReadAdvertisement(const JsonFields& f) {
+  Advertisement a;
+  if (auto mode = f.String("advertiseMode")) {
+    if (*mode == "CUSTOM") {
+      a.custom = true;
+    } else if (*mode != "DEFAULT") {
+      f.Error("advertiseMode", Quote(*mode) + " is not DEFAULT or CUSTOM");
+    }
+  }
+  for (const std::string& group : f.StringList("advertisedGroups")) {
+    if (group == "ALL_SUBNETS") {
+      a.all_subnets = true;
+    } else {
+      f.Error("advertisedGroups", Quote(group) + " is not an advertised group (ALL_SUBNETS)");
+    }
+  }
+  for (auto& [index, range] : f.ObjectList("advertisedIpRanges")) {
+    if (auto prefix = ReadCidr(range, "range", /*required=*/true)) a.ranges.push_back(*prefix);
+  }
+  if (!a.custom && (a.all_subnets || !a.ranges.empty())) {
+    f.Error("advertiseMode", "advertisedGroups and advertisedIpRanges need advertiseMode CUSTOM");
+  }
+  return a;
+}
+
+// A Cloud Router ASN: private 16-bit (64512-65534), private 32-bit (4200000000-4294967294), or
+// 16550 (Partner Interconnect).
+bool IsCloudRouterAsn(int64_t asn) {
+  return (asn >= 64512 && asn <= 65534) || (asn >= 4200000000LL && asn <= 4294967294LL) ||
+         asn == 16550;
+}
+
+void ParseRouter(const JsonFields& f, Identity id, const ResourceSource& source, Config& config) {
+  Router router;
+  router.origin.file = source.file;
+  router.project = id.project;
+  router.region = id.location;
+  router.name = id.name;
+  router.self_ref = id.ref;
+  if (auto network = ReadRef(f, "network", RefKind::kNetwork, id.project)) {
+    router.network_ref = *network;
+  } else if (!f.Has("network")) {
+    f.Error("network", "missing");
+  }
+  std::vector<std::pair<std::string, std::string>> md5_keys;  // name, key
+  for (auto& [index, key] : f.ObjectList("md5AuthenticationKeys")) {
+    auto name = key.String("name");
+    auto value = key.String("key");
+    if (!name) key.Error("name", "missing");
+    if (!value) key.Error("key", "missing");
+    if (name && value) md5_keys.emplace_back(*name, *value);
+  }
+  if (auto bgp = f.Object("bgp")) {
+    if (auto asn = bgp->Int("asn")) {
+      if (!IsCloudRouterAsn(*asn)) {
+        bgp->Error("asn", std::to_string(*asn) +
+                              " is not a Cloud Router ASN (64512-65534, 4200000000-4294967294 or "
+                              "16550)");
+      } else {
+        router.asn = static_cast<uint32_t>(*asn);
+      }
+    } else if (!bgp->Has("asn")) {
+      bgp->Error("asn", "missing");
+    }
+    if (auto keepalive = bgp->Int("keepaliveInterval")) {
+      if (*keepalive < 20 || *keepalive > 60) {
+        bgp->Error("keepaliveInterval", std::to_string(*keepalive) + " is outside 20..60 seconds");
+      } else {
+        router.keepalive_seconds = static_cast<uint32_t>(*keepalive);
+      }
+    }
+    router.advertisement = ReadAdvertisement(*bgp);
+  } else if (!f.Has("bgp")) {
+    f.Error("bgp", "missing: a Cloud Router needs bgp.asn");
+  }
+  for (auto& [index, itf] : f.ObjectList("interfaces")) {
+    RouterInterface ri;
+    if (auto name = itf.String("name")) {
+      ri.name = *name;
+    } else if (!itf.Has("name")) {
+      itf.Error("name", "missing");
+    }
+    if (auto text = itf.String("ipRange")) {
+      auto range = ParsePrefix(*text, /*allow_host_bits=*/true);
+      auto address = ParseIpv4(text->substr(0, text->find('/')));
+      if (range && address && text->find('/') != std::string::npos) {
+        ri.ip = *address;
+        ri.ip_range = *range;
+      } else {
+        itf.Error("ipRange", Quote(*text) + " is not ADDRESS/LENGTH (e.g. 169.254.0.1/29)");
+      }
+    }
+    if (itf.Has("linkedVpnTunnel")) {
+      if (auto ref =
+              ReadRef(itf, "linkedVpnTunnel", RefKind::kVpnTunnel, id.project, id.location)) {
+        ri.linked_vpn_tunnel = *ref;
+      }
+    }
+    if (itf.Has("linkedInterconnectAttachment")) {
+      if (auto ref = ReadRef(itf, "linkedInterconnectAttachment", RefKind::kInterconnectAttachment,
+                             id.project, id.location)) {
+        ri.linked_interconnect_attachment = *ref;
+      }
+    }
+    router.interfaces.push_back(std::move(ri));
+  }
+  for (auto& [index, pf] : f.ObjectList("bgpPeers")) {
+    BgpPeer peer;
+    if (auto name = pf.String("name")) {
+      peer.name = *name;
+    } else if (!pf.Has("name")) {
+      pf.Error("name", "missing");
+    }
+    if (auto itf = pf.String("interfaceName")) {
+      peer.interface_name = *itf;
+    } else if (!pf.Has("interfaceName")) {
+      pf.Error("interfaceName", "missing");
+    }
+    for (std::string_view key : {"ipAddress", "peerIpAddress"}) {
+      if (auto text = pf.String(key)) {
+        if (auto ip = ParseIpv4(*text)) {
+          (key == "ipAddress" ? peer.ip : peer.peer_ip) = *ip;
+        } else {
+          pf.Error(key, Quote(*text) + " is not a valid IPv4 address");
+        }
+      } else if (key == "peerIpAddress" && !pf.Has(key)) {
+        pf.Error(key, "missing");
+      }
+    }
+    if (auto asn = pf.Int("peerAsn")) {
+      if (*asn < 1 || *asn > 4294967295LL) {
+        pf.Error("peerAsn", std::to_string(*asn) + " is not an ASN (1..4294967295)");
+      } else {
+        peer.peer_asn = static_cast<uint32_t>(*asn);
+      }
+    } else if (!pf.Has("peerAsn")) {
+      pf.Error("peerAsn", "missing");
+    }
+    if (auto priority = pf.Int("advertisedRoutePriority")) {
+      if (*priority < 0 || *priority > 65535) {
+        pf.Error("advertisedRoutePriority", std::to_string(*priority) + " is outside 0..65535");
+      } else {
+        peer.advertised_route_priority = static_cast<uint32_t>(*priority);
+      }
+    }
+    if (pf.Has("advertiseMode")) peer.advertisement = ReadAdvertisement(pf);
+    if (auto enable = pf.String("enable")) {
+      if (*enable == "FALSE") {
+        peer.enabled = false;
+      } else if (*enable != "TRUE") {
+        pf.Error("enable", Quote(*enable) + " is not TRUE or FALSE");
+      }
+    }
+    if (auto key_name = pf.String("md5AuthenticationKeyName")) {
+      peer.md5_key_name = *key_name;
+      bool found = false;
+      for (const auto& [name, key] : md5_keys) {
+        if (name == *key_name) {
+          peer.md5_key = key;
+          found = true;
+        }
+      }
+      if (!found) {
+        pf.Error("md5AuthenticationKeyName",
+                 Quote(*key_name) + " is not one of the router's md5AuthenticationKeys");
+      }
+    }
+    if (pf.Has("bfd")) {
+      pf.Warning("bfd", "BFD is not emulated: the session relies on the BGP hold timer");
+    }
+    router.peers.push_back(std::move(peer));
+  }
+  if (!f.scope().failed()) config.routers.push_back(std::move(router));
+}
+
 }  // namespace
 
 std::optional<int> ParseProtocolName(std::string text) {
@@ -651,6 +830,9 @@ ParsedResource ParseResource(ResourceKind kind, const json::object& data,
       break;
     case ResourceKind::kRoute:
       if (!ParseRoute(f, id, source, config)) return result;
+      break;
+    case ResourceKind::kRouter:
+      ParseRouter(f, id, source, config);
       break;
     case ResourceKind::kFirewallPolicy:  // handled above
       break;

@@ -14,7 +14,15 @@
 
 namespace svpc::control {
 
-enum class ResourceKind { kNetwork, kSubnetwork, kInstance, kFirewall, kRoute, kFirewallPolicy };
+enum class ResourceKind {
+  kNetwork,
+  kSubnetwork,
+  kInstance,
+  kFirewall,
+  kRoute,
+  kFirewallPolicy,
+  kRouter
+};
 
 // Where a resource was read.
 struct ResourceSource {

@@ -56,6 +56,8 @@ std::string_view RefShape(RefKind kind) {
       return "projects/PROJECT/regions/REGION/forwardingRules/NAME";
     case RefKind::kGateway:
       return "projects/PROJECT/global/gateways/NAME";
+    case RefKind::kRouter:
+      return "projects/PROJECT/regions/REGION/routers/NAME";
   }
   return "";
 }
@@ -112,6 +114,8 @@ std::string_view RefNoun(RefKind kind) {
       return "forwarding rule";
     case RefKind::kGateway:
       return "gateway";
+    case RefKind::kRouter:
+      return "Cloud Router";
   }
   return "";
 }
@@ -136,6 +140,8 @@ std::string_view RefCollection(RefKind kind) {
       return "forwardingRules";
     case RefKind::kGateway:
       return "gateways";
+    case RefKind::kRouter:
+      return "routers";
   }
   return "";
 }
@@ -148,6 +154,7 @@ std::string_view RefScope(RefKind kind) {
     case RefKind::kVpnTunnel:
     case RefKind::kInterconnectAttachment:
     case RefKind::kForwardingRule:
+    case RefKind::kRouter:
       return "regions";
     default:
       return "global";

@@ -18,6 +18,7 @@ enum class RefKind {
   kInterconnectAttachment,
   kForwardingRule,
   kGateway,
+  kRouter,
 };
 
 // A path split into its parts. Parts the text did not name are empty: "global/networks/n" has no

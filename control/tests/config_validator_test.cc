@@ -881,5 +881,124 @@ TEST(ConfigValidatorTest, TestbedEndpointHasExactlyOneKind) {
                     "\"interconnectAttachment\" or \"internet\": true");
 }
 
+// --- Cloud Routers --------------------------------------------------------------------------
+
+constexpr char kRouter[] = "projects/host-prj/regions/us-east1/routers/cr-east";
+
+// A Cloud Router of shared-net in us-east1 with one interface and one peer; `bgp` and `peer`
+// replace the defaults.
+std::string CloudRouter(
+    const std::string& bgp = R"("asn": 64512)",
+    const std::string& peer = R"("peerIpAddress": "169.254.0.2", "peerAsn": 65010)",
+    const std::string& extra = "") {
+  return R"({"kind": "compute#router", "name": "cr-east", "region": "us-east1",
+    "network": "shared-net", "bgp": {)" +
+         bgp + R"(}, "interfaces": [{"name": "if-0", "ipRange": "169.254.0.1/29"}],
+    "bgpPeers": [{"name": "onprem", "interfaceName": "if-0", )" +
+         peer + "}]" + extra + "}";
+}
+
+TEST(ConfigValidatorTest, RouterIsLoadedWithItsPeers) {
+  TempConfigDir dir;
+  dir.Write("projects/host-prj/router.json",
+            CloudRouter(R"("asn": 64512, "keepaliveInterval": 30, "advertiseMode": "CUSTOM",
+                           "advertisedGroups": ["ALL_SUBNETS"],
+                           "advertisedIpRanges": [{"range": "10.99.0.0/16"}])",
+                        R"("peerIpAddress": "169.254.0.2", "peerAsn": 4200000001,
+                           "advertisedRoutePriority": 200, "enable": "FALSE",
+                           "md5AuthenticationKeyName": "k")",
+                        R"(, "md5AuthenticationKeys": [{"name": "k", "key": "s3cret"}])"));
+  LoadResult result = dir.Load();
+  ASSERT_TRUE(result.ok()) << AllIssues(result);
+  ASSERT_EQ(result.config.routers.size(), 1u);
+  const Router& r = result.config.routers[0];
+  EXPECT_EQ(r.self_ref, kRouter);
+  EXPECT_EQ(r.network_ref, kNet);
+  EXPECT_EQ(r.asn, 64512u);
+  EXPECT_EQ(r.keepalive_seconds, 30u);
+  EXPECT_TRUE(r.advertisement.custom);
+  EXPECT_TRUE(r.advertisement.all_subnets);
+  ASSERT_EQ(r.advertisement.ranges.size(), 1u);
+  EXPECT_EQ(FormatPrefix(r.advertisement.ranges[0]), "10.99.0.0/16");
+  ASSERT_EQ(r.interfaces.size(), 1u);
+  EXPECT_EQ(FormatIpv4(r.interfaces[0].ip), "169.254.0.1");
+  EXPECT_EQ(FormatPrefix(r.interfaces[0].ip_range), "169.254.0.0/29");
+  ASSERT_EQ(r.peers.size(), 1u);
+  EXPECT_EQ(r.peers[0].peer_asn, 4200000001u);
+  EXPECT_EQ(r.peers[0].advertised_route_priority, 200u);
+  EXPECT_FALSE(r.peers[0].enabled);
+  EXPECT_EQ(r.peers[0].md5_key, "s3cret");
+}
+
+TEST(ConfigValidatorTest, RouterAsnMustBeACloudRouterAsn) {
+  TempConfigDir dir;
+  dir.Write("projects/host-prj/router.json", CloudRouter(R"("asn": 65535)"));
+  EXPECT_ONLY_ERROR(
+      dir.Load(), "projects/host-prj/router.json", kRouter, "bgp.asn",
+      "65535 is not a Cloud Router ASN (64512-65534, 4200000000-4294967294 or 16550)");
+}
+
+TEST(ConfigValidatorTest, RouterKeepaliveWithinRange) {
+  TempConfigDir dir;
+  dir.Write("projects/host-prj/router.json",
+            CloudRouter(R"("asn": 64512, "keepaliveInterval": 10)"));
+  EXPECT_ONLY_ERROR(dir.Load(), "projects/host-prj/router.json", kRouter, "bgp.keepaliveInterval",
+                    "10 is outside 20..60 seconds");
+}
+
+TEST(ConfigValidatorTest, RouterPeerAddressInItsInterfaceRange) {
+  TempConfigDir dir;
+  dir.Write("projects/host-prj/router.json",
+            CloudRouter(R"("asn": 64512)", R"("peerIpAddress": "169.254.1.2", "peerAsn": 65010)"));
+  EXPECT_ONLY_ERROR(dir.Load(), "projects/host-prj/router.json", kRouter,
+                    "bgpPeers[0].peerIpAddress",
+                    "169.254.1.2 is not in the interface's range 169.254.0.0/29");
+}
+
+TEST(ConfigValidatorTest, RouterPeerNamesAnInterface) {
+  TempConfigDir dir;
+  dir.Write(
+      "projects/host-prj/router.json",
+      CloudRouter(R"("asn": 64512)",
+                  R"("peerIpAddress": "169.254.0.2", "peerAsn": 65010, "interfaceName": "if-9")"));
+  LoadResult result = dir.Load();
+  EXPECT_FALSE(result.ok());
+}
+
+TEST(ConfigValidatorTest, RouterPeerIsExternal) {
+  TempConfigDir dir;
+  dir.Write("projects/host-prj/router.json",
+            CloudRouter(R"("asn": 64512)", R"("peerIpAddress": "169.254.0.2", "peerAsn": 64512)"));
+  EXPECT_ONLY_ERROR(dir.Load(), "projects/host-prj/router.json", kRouter, "bgpPeers[0].peerAsn",
+                    "the peer's ASN equals the router's: Cloud Router speaks eBGP only");
+}
+
+TEST(ConfigValidatorTest, RouterMd5KeyMustExist) {
+  TempConfigDir dir;
+  dir.Write("projects/host-prj/router.json",
+            CloudRouter(R"("asn": 64512)", R"("peerIpAddress": "169.254.0.2", "peerAsn": 65010,
+                        "md5AuthenticationKeyName": "nope")"));
+  EXPECT_ONLY_ERROR(dir.Load(), "projects/host-prj/router.json", kRouter,
+                    "bgpPeers[0].md5AuthenticationKeyName",
+                    "\"nope\" is not one of the router's md5AuthenticationKeys");
+}
+
+TEST(ConfigValidatorTest, RouterCustomRangesNeedCustomMode) {
+  TempConfigDir dir;
+  dir.Write("projects/host-prj/router.json",
+            CloudRouter(R"("asn": 64512, "advertisedIpRanges": [{"range": "10.99.0.0/16"}])"));
+  EXPECT_ONLY_ERROR(dir.Load(), "projects/host-prj/router.json", kRouter, "bgp.advertiseMode",
+                    "advertisedGroups and advertisedIpRanges need advertiseMode CUSTOM");
+}
+
+TEST(ConfigValidatorTest, RouterNetworkMustExist) {
+  TempConfigDir dir;
+  std::string router = CloudRouter();
+  router.replace(router.find("\"shared-net\""), 12, "\"nonet\"");
+  dir.Write("projects/host-prj/router.json", router);
+  EXPECT_ONLY_ERROR(dir.Load(), "projects/host-prj/router.json", kRouter, "network",
+                    "network projects/host-prj/global/networks/nonet does not exist");
+}
+
 }  // namespace
 }  // namespace svpc::control
