@@ -246,13 +246,13 @@ TEST(ConfigLoaderTest, TypeErrorsDoNotHideOtherIssues) {
 TEST(ConfigLoaderTest, UnknownKindsAreIgnoredWithAWarning) {
   TempConfigDir dir;
   dir.Write("host/other.json", R"([
-    {"kind": "compute#router", "name": "router-1", "region": "us-east1"},
+    {"kind": "compute#vpnGateway", "name": "gw-1", "region": "us-east1"},
     {"kind": "compute#vpnTunnel", "name": "onprem-tunnel", "region": "us-east1"}
   ])");
   LoadResult result = dir.Load();
   EXPECT_TRUE(result.ok()) << AllIssues(result);
-  EXPECT_HAS_WARNING(result, "host/other.json", "router-1", "kind",
-                     "unsupported resource kind \"compute#router\"; ignored");
+  EXPECT_HAS_WARNING(result, "host/other.json", "gw-1", "kind",
+                     "unsupported resource kind \"compute#vpnGateway\"; ignored");
   EXPECT_HAS_WARNING(result, "host/other.json", "onprem-tunnel", "kind",
                      "unsupported resource kind \"compute#vpnTunnel\"; ignored");
 }
@@ -270,7 +270,8 @@ TEST(ConfigLoaderTest, KindIsInferredFromFields) {
   LoadResult result = dir.Load();
   EXPECT_ONLY_ERROR(result, "projects/host-prj/inferred.json", "what-am-i", "kind",
                     "cannot tell the resource kind: add \"kind\" (compute#network, "
-                    "compute#subnetwork, compute#instance, compute#firewall or compute#route)");
+                    "compute#subnetwork, compute#instance, compute#firewall, compute#route or "
+                    "compute#router)");
   dir.Write("projects/host-prj/inferred.json", R"([
     {"name": "auto-net", "autoCreateSubnetworks": true},
     {"name": "auto-sub", "region": "us-west1", "network": "auto-net", "ipCidrRange": "10.200.0.0/20"},
