@@ -1,45 +1,101 @@
 #pragma once
-// One network's routing table, compiled for the data plane: GCP route selection (routes that
-// apply to the sender by tag, longest prefix, then lowest priority, then ECMP by flow hash) and
-// the owner of the destination address (which NIC holds it as primary IP or alias range), both
-// answered by a single DPDK rte_lpm lookup.
+// One network's routing table for the data plane, changed in place: GCP route selection (routes
+// that apply to the sender by tag and, for dynamic routes, by region; longest prefix; lowest
+// priority; ECMP by flow hash; routes whose next hop is down skipped) and the owner of the
+// destination address (which NIC holds it as primary IP or alias range), answered by one
+// rte_fib lookup and a few array reads.
 //
-// How: every distinct prefix (route destinations and owned ranges) is one rte_lpm entry. For a
-// destination whose longest match is prefix P, the routes that could apply are exactly those on
-// prefixes containing P, so the selected route group for each (P, view) is computed at build
-// time. A "view" is the set of tagged routes that apply to a sender; senders with the same view
-// share it, view 0 (untagged routes only) serves senders that are not instances.
-// Cost: rte_lpm's tbl24 is 64 MiB per table; a lookup is one or two memory reads.
+// How: every distinct prefix (route destinations and owned ranges) is an *entry* with a stable
+// id; the FIB maps addresses to the longest matching entry. Each entry publishes two immutable
+// records by pointer swap: `own`, the routes selected at that prefix per view, and `via`, per
+// view the entry whose own routes answer (itself, or the nearest containing entry that has
+// routes for the view). A change re-selects only the entries whose routes changed; the `via` of
+// the entries below is rewritten only when a prefix starts or stops having routes for some view.
+// A *view* is a sender class: (region, tags). Records depend on the views only as far as their
+// routes do: uniform (most), per region (dynamic routes), per view (tagged routes).
+// Readers are lock-free (DPDK rte_rcu_qsbr): records, routes and entries are freed or reused
+// only after a grace period (see AttachRcu).
+// Cost: 64 MiB of tbl24 per table (twice once RCU is attached, routing/fib.h); a lookup is one
+// rte_fib lookup plus 4-6 dependent reads; figures in routing/README.md.
 
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/net_types.h"
+#include "routing/stable_array.h"
 
-struct rte_lpm;
+struct rte_rcu_qsbr;
 
 namespace svpc::routing {
 
+class Fib;
+
+// Region ids are interned by whoever builds the table (the compiler); kNoRegion: unknown.
+inline constexpr uint32_t kNoRegion = UINT32_MAX;
+
+// Added to a dynamic route's priority (its MED) for senders outside the Cloud Router's region in
+// GLOBAL routing mode. GCP documents 201..9999 depending on the region pair; the per-pair values
+// are not published. 201 everywhere is an assumption: unconfirmed.
+inline constexpr uint32_t kInterRegionCost = 201;
+
+enum class RoutingMode : uint8_t { kRegional, kGlobal };
+
+// What the fabric does with a packet taking the route.
 enum class NextHopType : uint8_t {
   kSubnet,           // a subnet route: deliver to the owner of the destination address
   kInternetGateway,  // default internet gateway
-  kInstance,         // nextHopInstance / nextHopIp resolved to an instance NIC
+  kInstance,         // nextHopInstance / nextHopIp / nextHopIlb resolved to an instance NIC
   kVpnTunnel,
   kInterconnectAttachment,
+};
+
+enum class RouteKind : uint8_t { kSubnet, kStatic, kDynamic, kPeering };
+
+// The next hop as the configuration names it (reports only).
+enum class NextHopKind : uint8_t {
+  kNetwork,  // subnet routes (gcloud: nextHopNetwork)
+  kGateway,
+  kInstance,
+  kIp,
+  kIlb,
+  kVpnTunnel,
+  kInterconnectAttachment,
+  kPeering,
 };
 
 struct Route {
   std::string name;
   Prefix dest;
-  uint32_t priority = 1000;
+  uint32_t priority = 1000;    // dynamic routes: the MED
   std::vector<uint32_t> tags;  // interned tag ids; empty = applies to every sender
   NextHopType next_hop = NextHopType::kSubnet;
   uint32_t target = 0;  // NIC index (kInstance) or endpoint index (tunnels, attachments, gateway)
-  bool usable = true;   // false: next hop is down (e.g. tunnel not wired); the route is skipped
+  bool usable = true;   // false: next hop is down or unresolved; the route is listed, not used
+  // The fields below default to a static route, so the seven above still initialize one.
+  // next_hop kSubnet always means kind kSubnet.
+  RouteKind kind = RouteKind::kStatic;
+  NextHopKind hop_kind = NextHopKind::kGateway;
+  std::string next_hop_name{};    // as gcloud shows it: "us-east1/vpnTunnels/t1", an IP, ...
+  std::string inactive_reason{};  // why !usable, for reports
+  // Dynamic routes: the Cloud Router (name and region id) and BGP peer they were learned from.
+  // (router, peer, dest) identifies a dynamic route: announcing it again replaces it.
+  std::string router{};
+  std::string peer{};
+  uint32_t region = kNoRegion;
 };
+
+// The name given to dynamic routes: gcloud's `routers get-status` lists learned routes
+// (bestRoutes) without a name; "ROUTER/PEER" says where one came from, its DEST_RANGE the rest.
+std::string DynamicRouteName(std::string_view router, std::string_view peer);
 
 // An address range held by a NIC: its primary IP as a /32, or an alias IP range.
 struct OwnedRange {
@@ -47,15 +103,30 @@ struct OwnedRange {
   uint32_t owner = 0;  // NIC index
 };
 
+// A sender that will look up in the table: its tags (interned ids) and region id.
+struct Sender {
+  std::vector<uint32_t> tags;
+  uint32_t region = kNoRegion;
+};
+
+struct RouteTableOptions {
+  RoutingMode mode = RoutingMode::kRegional;
+};
+
 class RouteTable {
  public:
   struct Result {
-    int32_t route = -1;  // index into routes(), -1 = no route
+    int32_t route = -1;  // route id (route()), -1 = no route
     int32_t owner = -1;  // NIC owning the destination, -1 = none
   };
 
-  // `sender_tag_sets`: the tag sets of every sender that will look up in this table (sorted ids),
-  // so the views can be built now. Returns nullptr with `error` set when DPDK cannot allocate.
+  // Views are made for `senders` now (one per distinct (region, tags), view 0 for senders that
+  // are not instances: no tags, no region). Returns nullptr with `error` when DPDK cannot
+  // allocate.
+  static std::unique_ptr<RouteTable> Build(std::vector<Route> routes, std::vector<OwnedRange> owned,
+                                           const std::vector<Sender>& senders,
+                                           const RouteTableOptions& options, std::string* error);
+  // Senders given by their tags only (no regions), REGIONAL mode.
   static std::unique_ptr<RouteTable> Build(
       std::vector<Route> routes, std::vector<OwnedRange> owned,
       const std::vector<std::vector<uint32_t>>& sender_tag_sets, std::string* error);
@@ -63,32 +134,165 @@ class RouteTable {
   RouteTable(const RouteTable&) = delete;
   RouteTable& operator=(const RouteTable&) = delete;
 
-  // The view for a sender with these tags (one of the sets given to Build; others get view 0).
-  uint32_t ViewFor(std::span<const uint32_t> tags) const;
-  static constexpr uint32_t kUntaggedView = 0;
+  // Lookups may run concurrently with changes from here on: readers (workers) registered with
+  // `qsbr` report a quiescent state between bursts; nothing a reader may hold (route(), records,
+  // the FIB) is freed or reused before they all have. Call once, before concurrent lookups.
+  void AttachRcu(rte_rcu_qsbr* qsbr);
 
+  // The view of a sender with these tags in this region: the one made for exactly that sender,
+  // else the one for (region, no tags), else view 0.
+  uint32_t ViewFor(std::span<const uint32_t> tags, uint32_t region = kNoRegion) const;
+  static constexpr uint32_t kUntaggedView = 0;
+  size_t view_count() const { return views_.size(); }
+
+  // Hot path: noexcept, allocation-free, lock-free. View 0 sees dynamic routes of every region
+  // at their own priority.
   Result Lookup(uint32_t view, Ipv4 dst, uint32_t flow_hash) const noexcept;
 
-  const Route& route(int32_t index) const { return routes_[index]; }
-  const std::vector<Route>& routes() const { return routes_; }
-  size_t view_count() const { return view_keys_.size(); }
+  // A route by id; valid for a reader until its next quiescent state even if removed meanwhile.
+  const Route& route(int32_t id) const { return routes_[static_cast<uint32_t>(id)].route; }
+
+  // ---- Changes: one control thread. Each call is one batch, visible to lookups when it returns
+  // (nothing of it before). False with `error` for an unknown route id (nothing changed) or when
+  // DPDK memory runs out (the routes are recorded, lookups may miss the batch's changes).
+
+  // Adds routes; `ids` (optional) receives their ids. A dynamic route replaces the route with
+  // the same (router, peer, dest), as a BGP announcement implicitly withdraws the previous one.
+  bool AddRoutes(std::span<const Route> routes, std::vector<int32_t>* ids, std::string* error);
+  bool RemoveRoutes(std::span<const int32_t> ids, std::string* error);
+  // A next hop went down or came back (tunnel status): the routes stay listed either way.
+  bool SetRoutesUsable(std::span<const int32_t> ids, bool usable, std::string* error);
+  // BGP: withdrawals of one peer's prefixes (absent ones ignored); the session went down (every
+  // route learned from the peer goes); the peer's complete set (route refresh, re-established
+  // session): routes absent from `routes` go, the others are announced, unchanged ones untouched.
+  bool WithdrawDynamicRoutes(std::string_view router, std::string_view peer,
+                             std::span<const Prefix> dests, std::string* error);
+  bool RemovePeerRoutes(std::string_view router, std::string_view peer, std::string* error);
+  bool ReplacePeerRoutes(std::string_view router, std::string_view peer,
+                         std::span<const Route> routes, std::string* error);
+
+  // ---- Reports (control thread).
+  // Live route ids, by destination, then priority, then name.
+  std::vector<int32_t> RouteIds() const;
+  size_t route_count() const { return live_routes_; }
+  // "" when the route is used for the senders it applies to; else why not: its next hop is down
+  // (route.inactive_reason) or it lies inside a subnet range (subnet routes cannot be overridden).
+  std::string InactiveReason(int32_t id) const;
+  // The priority a sender of `view` sees for the route (with kInterRegionCost where it applies),
+  // nullopt when the route does not apply to that sender (tags, region). Ignores activity.
+  std::optional<uint32_t> PriorityFor(int32_t id, uint32_t view) const;
+  // Number of FIB rebuilds (growth) so far, for the benchmark.
+  uint32_t fib_rebuilds() const;
 
  private:
   RouteTable() = default;
 
+  struct View {
+    uint32_t region = kNoRegion;
+    std::vector<uint32_t> tags;  // sorted
+  };
   struct Group {
-    uint32_t first = 0;  // into group_routes_
+    uint32_t first = 0;  // into the record's ids
     uint32_t count = 0;
   };
+  struct Own;  // routes selected at an entry, per view (route_table.cc)
+  struct Via;  // per view, the entry answering
+  enum Dim : uint8_t { kUniform = 0, kPerRegion = 1, kPerView = 2 };
 
-  std::vector<Route> routes_;
-  std::vector<std::vector<uint32_t>>
-      view_keys_;                     // per view: sorted indices of applying tagged routes
-  std::vector<int32_t> entry_owner_;  // per LPM entry
-  std::vector<Group> groups_;         // per (entry, view): entry * views + view
-  std::vector<uint32_t> group_routes_;
-  int32_t default_entry_ = -1;  // the 0.0.0.0/0 entry, kept outside rte_lpm
-  rte_lpm* lpm_ = nullptr;
+  struct EntrySlot {
+    // Bit 0 set: a uniform via, the entry id in the upper bits; else a const Via*.
+    std::atomic<uint64_t> via{0};
+    std::atomic<const Own*> own{nullptr};
+    int32_t owner = -1;  // the NIC whose owned range is the longest one containing this prefix
+  };
+  struct EntryMeta {  // writer only
+    Prefix prefix;
+    std::vector<int32_t> routes;
+    bool live = false;
+    bool owned = false;  // an owned range (entry kept while the table lives)
+    bool in_fib = false;
+    bool created = false;  // in the current batch
+    uint64_t dirty_mark = 0;
+    uint64_t root_mark = 0;
+    uint64_t walk_mark = 0;
+  };
+  struct RouteSlot {
+    Route route;
+    bool live = false;
+    bool suppressed = false;  // inside a subnet range
+    uint32_t entry = 0;
+  };
+  struct Retired {
+    enum Kind : uint8_t { kOwn, kVia, kRoute, kEntry } kind;
+    uint64_t value;
+  };
+  struct Batch;
+
+  static uint64_t Key(const Prefix& p) { return (uint64_t{p.addr} << 6) | p.len; }
+
+  // Views and records.
+  const uint32_t* MapFor(uint8_t dim) const;
+  uint32_t SlotCount(uint8_t dim) const;
+  uint32_t RepView(uint8_t dim, uint32_t slot) const;
+  bool Applies(const Route& r, const View& v) const;
+  uint32_t EffectivePriority(const Route& r, const View& v) const;
+  const Own* ComputeOwn(uint32_t entry) const;
+  static bool OwnApplies(const Own* own, uint32_t view);
+  bool AppliesChanged(const Own* a, const Own* b) const;
+  static bool SameOwn(const Own* a, const Own* b);
+  uint64_t ComputeVia(uint32_t entry, const Own* own, uint64_t parent_via) const;
+  static uint32_t ResolveVia(uint64_t word, uint32_t view) noexcept;
+  static uint8_t ViaDim(uint64_t word);
+  bool SameVia(uint64_t a, uint64_t b) const;
+
+  // Entries.
+  uint32_t FindEntry(const Prefix& p) const;    // UINT32_MAX when absent
+  uint32_t ParentEntry(const Prefix& p) const;  // nearest strictly containing entry
+  bool CreateEntry(const Prefix& p, Batch& batch, uint32_t* id, std::string* error);
+  void MarkDirty(uint32_t entry, Batch& batch);
+
+  // Routes.
+  bool AddRoute(const Route& route, Batch& batch, int32_t* id, std::string* error);
+  void RemoveRoute(int32_t id, Batch& batch);
+  // The subnet range containing (or equal to) `dest`, written to `out`; nullptr when none.
+  const Prefix* ContainingSubnet(const Prefix& dest, Prefix* out) const;
+  void Resuppress(const Prefix& range, Batch& batch);
+  static std::string PeerKey(std::string_view router, std::string_view peer);
+
+  // Batches.
+  void BeginBatch(Batch& batch);
+  bool Commit(Batch& batch, std::string* error);
+  void Walk(uint32_t root, Batch& batch);
+  void Free(const Retired& r);
+  void Reclaim();
+
+  RouteTableOptions options_;
+  std::vector<View> views_;
+  std::map<std::pair<uint32_t, std::vector<uint32_t>>, uint32_t> view_index_;
+  std::vector<uint32_t> map_zero_, map_region_, map_view_;  // view -> record slot, per Dim
+  std::vector<uint32_t> region_rep_;                        // region slot -> a view with it
+
+  StableArray<RouteSlot> routes_;
+  std::vector<int32_t> free_routes_;
+  uint32_t route_high_ = 0;
+  size_t live_routes_ = 0;
+
+  StableArray<EntrySlot> entries_;
+  std::vector<EntryMeta> meta_;
+  std::vector<uint32_t> free_entries_;
+  std::unordered_map<uint64_t, uint32_t> entry_by_key_;
+  std::map<uint64_t, uint32_t> ordered_;  // Key order = containment pre-order
+  uint32_t len_count_[33] = {};           // entries per prefix length
+
+  std::unordered_map<uint64_t, uint32_t> subnet_ranges_;  // subnet route count per range key
+  uint32_t subnet_len_count_[33] = {};
+  // Dynamic routes by PeerKey, then destination key.
+  std::unordered_map<std::string, std::unordered_map<uint64_t, int32_t>> dynamic_;
+
+  std::unique_ptr<Fib> fib_;
+  rte_rcu_qsbr* qsbr_ = nullptr;
+  std::vector<std::pair<uint64_t, std::vector<Retired>>> retired_;  // (token, objects)
+  uint64_t batch_mark_ = 0;
 };
 
 }  // namespace svpc::routing
