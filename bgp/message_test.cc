@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 namespace svpc::bgp {
@@ -756,6 +759,35 @@ TEST(HostileInput, TruncationsAndCorruptionsAlwaysAnswer) {
   size_t attempts = 0;
   for (const auto& seed : seeds) attempts += seed.size() + 1 + 4000 * 3;
   EXPECT_EQ(answered, attempts);
+}
+
+// The fuzzer's seed corpus (bgp/fuzz_corpus): every file is a stream of valid messages.
+TEST(HostileInput, FuzzSeedCorpusIsValid) {
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(SVPC_BGP_FUZZ_CORPUS)) {
+    SCOPED_TRACE(entry.path().string());
+    std::ifstream in(entry.path(), std::ios::binary);
+    Bytes stream{std::istreambuf_iterator<char>(in), {}};
+    std::string name = entry.path().filename().string();
+    DecodeContext context = name.find("ibgp") != std::string::npos     ? kInternal
+                            : name.find("2octet") != std::string::npos ? kTwoOctetExternal
+                                                                       : kExternal;
+    std::span<const uint8_t> rest(stream);
+    size_t messages = 0;
+    while (!rest.empty()) {
+      auto check = CheckFrame(rest);
+      ASSERT_FALSE(check.error);
+      ASSERT_GT(check.length, 0u);
+      ASSERT_LE(check.length, rest.size());
+      auto r = DecodeMessage(rest.first(check.length), context);
+      EXPECT_EQ(r.action, ErrorAction::kNone) << r.error;
+      rest = rest.subspan(check.length);
+      ++messages;
+    }
+    EXPECT_GT(messages, 0u);
+    ++files;
+  }
+  EXPECT_GE(files, 10u);
 }
 
 }  // namespace
