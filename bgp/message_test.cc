@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -295,6 +297,29 @@ TEST(MessageCodec, AnnouncementsAndWithdrawalsPackIntoValidMessages) {
   EXPECT_EQ(announced, prefixes);
   EXPECT_EQ(withdrawn, prefixes);
   EXPECT_TRUE(EncodeAnnouncements(attrs, {}).empty());
+}
+
+// The decoder's share of learning 100,000 prefixes (figure in bgp/README.md, "Costs").
+TEST(MessageCodec, DecodeCostOf100kPrefixes) {
+  std::vector<Prefix> prefixes;
+  for (uint32_t i = 0; i < 100000; ++i) prefixes.push_back(Prefix{(10u << 24) + (i << 8), 24});
+  PathAttributes attrs;
+  attrs.origin = Origin::kIgp;
+  attrs.as_path = std::vector<AsPathSegment>{{AsPathSegmentType::kAsSequence, {kPeerAs, 3356}}};
+  attrs.next_hop = A("192.0.2.1");
+  attrs.med = 100;
+  auto messages = EncodeAnnouncements(attrs, prefixes);
+  size_t decoded = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (const auto& m : messages) {
+    auto r = DecodeMessage(m, kExternal);
+    decoded += std::get<UpdateMessage>(*r.message).nlri.size();
+  }
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::printf("decoded %zu prefixes in %zu UPDATEs in %.2f ms\n", decoded, messages.size(), ms);
+  EXPECT_EQ(decoded, prefixes.size());
+  EXPECT_LT(ms, 1000.0);
 }
 
 TEST(MessageCodec, TrailingPrefixBitsAreCleared) {

@@ -186,12 +186,14 @@ class RawPeer {
     for (;;) {
       auto check = CheckFrame(buffer_);
       if (check.error || check.length == 0 || check.length > buffer_.size()) break;
-      auto r = DecodeMessage(std::span(buffer_).first(check.length), DecodeContext{});
+      auto r = DecodeMessage(std::span(buffer_).first(check.length), decode_context_);
       if (r.message) inbox_.push_back(*r.message);
       buffer_.erase(buffer_.begin(), buffer_.begin() + check.length);
     }
   }
   std::deque<Message>& inbox() { return inbox_; }
+  // How to read UPDATEs (a 2-octet AS session decodes AS_PATH differently).
+  void set_decode_context(const DecodeContext& context) { decode_context_ = context; }
   bool closed() const { return closed_; }
 
  private:
@@ -199,6 +201,7 @@ class RawPeer {
   tcp::socket socket_;
   Bytes buffer_;
   std::deque<Message> inbox_;
+  DecodeContext decode_context_{true, false, 0};
   bool closed_ = false;
 };
 
@@ -249,23 +252,31 @@ UpdateMessage Announce(std::vector<Prefix> prefixes, std::vector<uint32_t> path,
   return u;
 }
 
+struct RawSessionOptions {
+  uint16_t hold = 9;
+  uint32_t local_asn = 65001;
+  bool raw_four_octet_as = true;  // false: the raw peer is a 2-octet AS speaker
+};
+
 // Our speaker S (AS 65001, 127.0.0.3, passive towards "raw") and a RawPeer (AS 65002 from
 // 127.0.0.1) that completed the OPEN exchange.
 class RawSession {
  public:
-  RawSession(asio::io_context& io, uint16_t hold = 9, uint32_t max_prefixes = 0) : io_(io) {
-    SpeakerConfig config = Config(65001, "10.0.0.3", "127.0.0.3");
+  explicit RawSession(asio::io_context& io, RawSessionOptions options = {}) : io_(io) {
+    SpeakerConfig config = Config(options.local_asn, "10.0.0.3", "127.0.0.3");
     PeerConfig peer = Peer("raw", "127.0.0.3", "127.0.0.1", 65002, 179);
     peer.passive = true;
-    peer.hold_seconds = hold;
-    peer.keepalive_seconds = std::max(1, hold / 3);
-    peer.max_learned_prefixes = max_prefixes;
+    peer.hold_seconds = options.hold;
+    peer.keepalive_seconds = std::max(1, options.hold / 3);
     config.peers = {peer};
     speaker = std::make_unique<Speaker>(io, config, rec.Make());
     std::string error;
     EXPECT_TRUE(speaker->Start(&error)) << error;
     raw = std::make_unique<RawPeer>("127.0.0.1", "127.0.0.3", speaker->listening_port());
-    raw->Send(RawOpen(65002, hold, "10.0.0.9"));
+    raw->set_decode_context({options.raw_four_octet_as, false, 0});
+    OpenMessage open = RawOpen(65002, options.hold, "10.0.0.9");
+    open.four_octet_as = options.raw_four_octet_as;
+    raw->Send(open);
     our_open = Expect<OpenMessage>(io, *raw);
     EXPECT_TRUE(our_open);
     EXPECT_TRUE(Expect<KeepaliveMessage>(io, *raw));
@@ -418,7 +429,7 @@ TEST(Speaker, Md5MismatchKeepsTheSessionDown) {
 
 TEST(Speaker, HoldTimerExpiryTakesTheSessionDown) {
   asio::io_context io;
-  RawSession session(io, /*hold=*/3);
+  RawSession session(io, {.hold = 3});
   EXPECT_EQ(session.our_open->hold_time, 3);
   session.raw->Send(Announce({P("10.8.0.0/16")}, {65002}, 7));
   ASSERT_TRUE(RunUntil(io, [&] { return session.rec.Count("raw") == 1; }));
@@ -548,6 +559,58 @@ TEST(Speaker, InvalidConfigurationIsRejected) {
   EXPECT_NE(error.find("hold_seconds 2"), std::string::npos) << error;
   EXPECT_NE(error.find("name used twice"), std::string::npos) << error;
   EXPECT_EQ(speaker.listening_port(), 0);
+}
+
+TEST(Speaker, ReconfigureRemovesAndRestartsPeers) {
+  asio::io_context io;
+  SpeakerPair pair(io);
+  pair.a().SetAdvertised("b", {{P("10.1.0.0/24"), A("127.0.0.1"), 100}});
+  ASSERT_TRUE(RunUntil(io, [&] { return pair.b_rec.Count("a") == 1; }));
+  // A new hold time restarts the session (Cease/Other Configuration Change) and keeps what A
+  // advertises.
+  pair.a_config().peers[0].hold_seconds = 6;
+  pair.a_config().peers[0].keepalive_seconds = 2;
+  ASSERT_TRUE(pair.a().Reconfigure(pair.a_config()));
+  EXPECT_EQ(pair.a_rec.session_downs, 1u);
+  ASSERT_TRUE(RunUntil(io, [&] {
+    return pair.Established() && StatusOf(pair.b(), "a").hold_time_seconds == 6 &&
+           pair.b_rec.Count("a") == 1;
+  }));
+  EXPECT_EQ(StatusOf(pair.b(), "a").last_error,
+            "NOTIFICATION received: cease/other configuration change");
+  // Removing the peer: Cease/Peer De-configured.
+  SpeakerConfig without_peers = pair.a_config();
+  without_peers.peers.clear();
+  ASSERT_TRUE(pair.a().Reconfigure(without_peers));
+  EXPECT_TRUE(pair.a().Status().empty());
+  EXPECT_FALSE(pair.a().SetAdvertised("b", {}));
+  ASSERT_TRUE(RunUntil(io, [&] { return pair.b_rec.session_downs == 2; }));
+  EXPECT_EQ(StatusOf(pair.b(), "a").last_error, "NOTIFICATION received: cease/peer de-configured");
+}
+
+TEST(Speaker, FourOctetLocalAsnUsesAsTransInOpen) {
+  asio::io_context io;
+  RawSession session(io, {.local_asn = 4200000001u});
+  EXPECT_EQ(session.our_open->asn, 4200000001u);
+  EXPECT_EQ(session.our_open->my_as_field, kAsTrans);
+  session.speaker->SetAdvertised("raw", {{P("10.20.0.0/16"), A("127.0.0.3"), 1}});
+  auto update = Expect<UpdateMessage>(io, *session.raw);
+  ASSERT_TRUE(update);
+  EXPECT_EQ(FlattenAsPath(*update->attributes.as_path), std::vector<uint32_t>{4200000001u});
+}
+
+TEST(Speaker, TwoOctetPeerGetsAsTransAndAs4Path) {
+  asio::io_context io;
+  RawSession session(io, {.local_asn = 4200000001u, .raw_four_octet_as = false});
+  session.speaker->SetAdvertised("raw", {{P("10.20.0.0/16"), A("127.0.0.3"), 1}});
+  auto update = Expect<UpdateMessage>(io, *session.raw);
+  ASSERT_TRUE(update);
+  // Read as a 2-octet speaker (with RFC 6793's merge): the real path comes from AS4_PATH.
+  EXPECT_EQ(FlattenAsPath(*update->attributes.as_path), std::vector<uint32_t>{4200000001u});
+  // And what a 2-octet speaker sends us is read with 2-octet ASNs.
+  session.raw->Send(Announce({P("10.8.0.0/16")}, {65002, 3356}, 7), EncodeContext{false});
+  ASSERT_TRUE(RunUntil(io, [&] { return session.rec.Count("raw") == 1; }));
+  EXPECT_EQ(session.rec.Find("raw", "10.8.0.0/16")->as_path, (std::vector<uint32_t>{65002, 3356}));
 }
 
 // The receive path at scale: 100,000 prefixes from one speaker to the other. The figure is in
