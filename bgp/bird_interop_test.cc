@@ -55,11 +55,12 @@ std::optional<std::string> FindProgram(const std::string& name) {
   return std::nullopt;
 }
 
-// A free TCP port on `address` (the OS picks it; a tiny window remains until BIRD binds it).
-uint16_t FreePort(const char* address) {
+// A TCP port free on every address (BIRD listens on 0.0.0.0 even with `local ADDR port N`).
+// The OS picks it; a tiny window remains until BIRD binds it.
+uint16_t FreePort() {
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor(io);
-  asio::ip::tcp::endpoint endpoint(asio::ip::make_address_v4(address), 0);
+  asio::ip::tcp::endpoint endpoint(asio::ip::tcp::v4(), 0);
   acceptor.open(endpoint.protocol());
   acceptor.bind(endpoint);
   return acceptor.local_endpoint().port();
@@ -305,7 +306,7 @@ class BirdInterop : public ::testing::Test {
 TEST_F(BirdInterop, RoutesBothWaysWithdrawalHoldTimerAndRestart) {
   // Our port must be in BIRD's config, so the speaker (port chosen by the OS) starts first.
   BirdSettings settings;
-  settings.bird_port = FreePort(kBirdAddress);
+  settings.bird_port = FreePort();
   settings.static_routes = {"10.1.0.0/24", "10.2.0.0/24", "10.3.0.0/24"};
   StartSpeaker(settings);
   settings.our_port = speaker_->listening_port();
@@ -404,7 +405,7 @@ TEST_F(BirdInterop, RoutesBothWaysWithdrawalHoldTimerAndRestart) {
 
 TEST_F(BirdInterop, Md5AuthenticatedSession) {
   BirdSettings settings;
-  settings.bird_port = FreePort(kBirdAddress);
+  settings.bird_port = FreePort();
   settings.static_routes = {"10.1.0.0/24"};
   settings.password = "interop-secret";
   StartSpeaker(settings);
@@ -421,7 +422,7 @@ TEST_F(BirdInterop, Md5AuthenticatedSession) {
 // session reaching Established to the last prefix reported by on_update.
 TEST_F(BirdInterop, HundredThousandPrefixesFromBird) {
   BirdSettings settings;
-  settings.bird_port = FreePort(kBirdAddress);
+  settings.bird_port = FreePort();
   settings.hold_seconds = 30;  // BIRD is busy loading its configuration, do not time out
   constexpr uint32_t kCount = 100000;
   for (uint32_t i = 0; i < kCount; ++i) {
