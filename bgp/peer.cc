@@ -35,7 +35,6 @@ Peer::Peer(asio::io_context& io, uint32_t local_asn, Ipv4 router_id, PeerConfig 
            std::shared_ptr<CallbackSink> sink)
     : io_(io),
       local_asn_(local_asn),
-      router_id_(router_id),
       config_(std::move(config)),
       sink_(std::move(sink)),
       fsm_(MakeFsmConfig(local_asn, router_id, config_)),

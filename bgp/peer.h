@@ -84,7 +84,6 @@ class Peer : public ConnectionOwner, public std::enable_shared_from_this<Peer> {
 
   boost::asio::io_context& io_;
   uint32_t local_asn_;
-  Ipv4 router_id_;
   PeerConfig config_;
   std::shared_ptr<CallbackSink> sink_;
   PeerFsm fsm_;
