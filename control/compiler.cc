@@ -207,6 +207,13 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
   Interner tags;
   Interner sas;
   Interner secure_tags;
+  auto intern_region = [&](const std::string& region) -> uint32_t {
+    if (region.empty()) return routing::kNoRegion;
+    const uint32_t id = snap->RegionId(region);
+    if (id != routing::kNoRegion) return id;
+    snap->region_names.push_back(region);
+    return static_cast<uint32_t>(snap->region_names.size() - 1);
+  };
 
   std::map<std::string, uint16_t> port_index;
   for (const TestbedPort& port : config.testbed.ports) {
@@ -267,6 +274,7 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
       info.service_accounts = sas.Ids(inst.service_accounts);
       info.secure_tags = secure_tags.Ids(inst.secure_tags);
       const std::string region = RegionOfZone(inst.zone).value_or("");
+      info.region = intern_region(region);
       auto [place, added] = policies_by_place.try_emplace({net->second, region});
       if (added) {
         NicFirewallPolicies found =
@@ -468,26 +476,34 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     }
     routes[net->second].push_back(std::move(route));
   }
+  for (const Router& router : config.routers) intern_region(router.region);
   for (uint32_t n = 0; n < snap->networks.size(); ++n) {
     std::vector<routing::OwnedRange> owned;
-    std::vector<std::vector<uint32_t>> sender_tags;
+    std::vector<routing::Sender> senders;
     for (uint32_t i = 0; i < snap->nics.size(); ++i) {
       const dataplane::NicInfo& nic = snap->nics[i];
       if (nic.network != n) continue;
       owned.push_back({Prefix{nic.ip, 32}, i});
       for (const Prefix& a : nic.alias_ranges) owned.push_back({a, i});
-      sender_tags.push_back(nic.tags);
+      senders.push_back({nic.tags, nic.region});
+    }
+    routing::RouteTableOptions options;
+    // Dynamic routes: regional (the router's region only) or global (with an inter-region cost).
+    for (const Network& network : config.networks) {
+      if (network.self_ref == snap->networks[n].ref && network.routing_mode == "GLOBAL") {
+        options.mode = routing::RoutingMode::kGlobal;
+      }
     }
     std::string build_error;
     snap->networks[n].routes = routing::RouteTable::Build(std::move(routes[n]), std::move(owned),
-                                                          sender_tags, &build_error);
+                                                          senders, options, &build_error);
     if (!snap->networks[n].routes) {
       *error = snap->networks[n].ref + ": " + build_error;
       return nullptr;
     }
   }
   for (dataplane::NicInfo& nic : snap->nics) {
-    nic.route_view = snap->networks[nic.network].routes->ViewFor(nic.tags);
+    nic.route_view = snap->networks[nic.network].routes->ViewFor(nic.tags, nic.region);
   }
   if (!snap->BuildClassifier(error)) return nullptr;
   snap->tag_names = tags.Names();

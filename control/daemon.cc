@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 
+#include "control/cloud_router.h"
 #include "control/compiler.h"
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
@@ -113,6 +114,7 @@ class Daemon {
       return 2;
     }
     snap->generation = ++generation_;
+    AttachRcu(*snap);
     store_->Publish(std::move(snap));
     if (!ports_.Open(devices, pool, &error)) {
       spdlog::error("{}", error);
@@ -140,6 +142,10 @@ class Daemon {
                  devices.size(), worker_lcore, generation_);
 
     boost::asio::io_context io;
+    routers_ = std::make_unique<CloudRouters>(io, [this] { return store_->MutableCurrent(); });
+    routers_->set_on_change([this] { bgp_changed_ = true; });
+    if (!routers_->Apply(config, &error)) spdlog::error("Cloud Router: {}", error);
+    WriteBgpStatus();
     boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
     boost::asio::signal_set reload_signal(io, SIGHUP);
     boost::asio::steady_timer counters_timer(io);
@@ -173,12 +179,15 @@ class Daemon {
         if (ec) return;
         ReportTableFull();
         WriteFirewallRecords();
+        if (bgp_changed_ || ++health_ticks_ % 25 == 0) WriteBgpStatus();  // uptimes, each 5 s
         arm_health();
       });
     };
     arm_health();
     io.run();
 
+    routers_->Stop();
+    WriteBgpStatus();
     stop_.store(true);
     rte_eal_mp_wait_lcore();
     WriteFirewallRecords();
@@ -197,6 +206,7 @@ class Daemon {
     worker_.reset();
     conntrack_.reset();
     firewall_log_.reset();  // DPDK objects go before rte_eal_cleanup
+    routers_.reset();
     store_.reset();
     rte_mempool_free(pool);
     spdlog::info("svpcd: stopped cleanly");
@@ -226,11 +236,19 @@ class Daemon {
       spdlog::error("reload rejected: {}; generation {} keeps serving", error, generation_);
       return;
     }
+    // Routes learned by BGP are not in the files: the new tables get them before traffic does.
+    if (!routers_->InstallLearned(*snap, &error)) {
+      spdlog::error("reload rejected: installing learned routes: {}; generation {} keeps serving",
+                    error, generation_);
+      return;
+    }
     snap->generation = ++generation_;
     WriteFirewallRecords();
     CarryRuleHits(*store_->Acquire(), *snap);
+    AttachRcu(*snap);
     store_->Publish(std::move(snap));
     spdlog::info("svpcd: configuration generation {} published", generation_);
+    if (!routers_->Apply(loaded.config, &error)) spdlog::error("Cloud Router: {}", error);
   }
 
   // Firewall Rules Logging: drains the worker's events and writes GCP's records. Events whose
@@ -305,6 +323,24 @@ class Daemon {
     table_full_logged_at_ = now;
   }
 
+  // Route tables change in place (BGP) while the worker reads them: under the store's RCU.
+  void AttachRcu(dataplane::Snapshot& snap) {
+    for (dataplane::NetworkInfo& net : snap.networks) {
+      if (net.routes) net.routes->AttachRcu(store_->qsbr());
+    }
+  }
+
+  void WriteBgpStatus() {
+    bgp_changed_ = false;
+    if (options_.bgp_status_file.empty() || !routers_) return;
+    std::string tmp = options_.bgp_status_file + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << BgpStatusJson(routers_->Report()) << '\n';
+    }
+    std::rename(tmp.c_str(), options_.bgp_status_file.c_str());
+  }
+
   void WriteCounters() {
     if (options_.counters_file.empty() || !worker_) return;
     const dataplane::Snapshot* snap = store_->Acquire();
@@ -331,6 +367,9 @@ class Daemon {
   std::chrono::steady_clock::time_point table_full_logged_at_{};
   std::atomic<bool> stop_{false};
   uint64_t generation_ = 0;
+  std::unique_ptr<CloudRouters> routers_;
+  bool bgp_changed_ = false;
+  uint64_t health_ticks_ = 0;
 };
 
 }  // namespace

@@ -5,6 +5,8 @@
 //                   configuration is logged and the running one keeps serving. Port changes
 //                   need a restart and are rejected.
 //   SIGINT/SIGTERM  stop the worker, close the ports, write the counters file, exit 0.
+// Cloud Routers listed in testbed.json's cloudRouters run their BGP sessions on the same
+// io_context (control/cloud_router.h); learned routes change the running route tables in place.
 
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@ struct DaemonOptions {
   std::string log_file;           // empty = stderr only
   std::string counters_file;      // written on stop and every `counters_interval_s`
   std::string firewall_log_file;  // Firewall Rules Logging records (JSON lines); empty = off
+  std::string bgp_status_file;    // Cloud Router sessions and routes (JSON), on every change
   unsigned counters_interval_s = 5;
   std::vector<std::string> eal_args;
   uint32_t conntrack_capacity = 1'000'000;

@@ -159,15 +159,26 @@ std::optional<uint16_t> ReadVlan(const JsonFields& f) {
 }
 
 // The network an external endpoint belongs to when it does not say: the network of the routes
-// whose next hop is the link, else the only network.
+// whose next hop is the link and of the Cloud Routers with an interface on it, else the only
+// network.
 std::string InferLinkNetwork(const Config& config, const Endpoint& endpoint) {
   std::vector<std::string> networks;
+  auto note = [&](const std::string& network_ref) {
+    bool seen = false;
+    for (const std::string& network : networks) seen = seen || network == network_ref;
+    if (!seen) networks.push_back(network_ref);
+  };
   if (!endpoint.link_ref.empty()) {
     for (const Route& route : config.routes) {
-      if (route.next_hop_ref != endpoint.link_ref) continue;
-      bool seen = false;
-      for (const std::string& network : networks) seen = seen || network == route.network_ref;
-      if (!seen) networks.push_back(route.network_ref);
+      if (route.next_hop_ref == endpoint.link_ref) note(route.network_ref);
+    }
+    for (const Router& router : config.routers) {
+      for (const RouterInterface& itf : router.interfaces) {
+        if (itf.linked_vpn_tunnel == endpoint.link_ref ||
+            itf.linked_interconnect_attachment == endpoint.link_ref) {
+          note(router.network_ref);
+        }
+      }
     }
   }
   if (networks.size() == 1) return networks.front();
@@ -311,6 +322,14 @@ void ParseTestbedFile(const json::value& root, const std::string& file,
       link_refs.push_back(route.next_hop_ref);
     }
   }
+  for (const Router& router : config.routers) {
+    for (const RouterInterface& itf : router.interfaces) {
+      if (!itf.linked_vpn_tunnel.empty()) link_refs.push_back(itf.linked_vpn_tunnel);
+      if (!itf.linked_interconnect_attachment.empty()) {
+        link_refs.push_back(itf.linked_interconnect_attachment);
+      }
+    }
+  }
   for (const std::string& ref : unparsed_refs) {
     if (ref.find("/instances/") != std::string::npos) instance_refs.push_back(ref);
     if (ref.find("/networks/") != std::string::npos) network_refs.push_back(ref);
@@ -329,6 +348,61 @@ void ParseTestbedFile(const json::value& root, const std::string& file,
     size_t before = testbed.endpoints.size();
     ParseEndpoint(endpoint_fields, instance_refs, network_refs, link_refs, config);
     if (testbed.endpoints.size() == before) testbed.endpoints.emplace_back();  // keep positions
+  }
+
+  // cloudRouters[]: which Cloud Routers run BGP, and how their peers reach them.
+  for (auto& [index, entry] : f.ObjectList("cloudRouters")) {
+    CloudRouterLink link;
+    std::string text = RequiredString(entry, "router");
+    if (!text.empty()) {
+      const Router* found = nullptr;
+      for (const Router& router : config.routers) {
+        if (router.self_ref == text || router.name == text ||
+            router.self_ref.ends_with("/" + text)) {
+          if (found != nullptr && found != &router) {
+            entry.Error("router", "\"" + text +
+                                      "\" names more than one Cloud Router; use its "
+                                      "reference projects/P/regions/R/routers/N");
+          }
+          found = &router;
+        }
+      }
+      if (found == nullptr) {
+        if (!unparsed_refs.contains(text)) {
+          entry.Error("router", "no Cloud Router \"" + text + "\" in the configuration");
+        }
+      } else {
+        link.router_ref = found->self_ref;
+      }
+    }
+    if (auto port = entry.String("port")) link.port = *port;
+    auto read_port = [&](std::string_view key, uint16_t& out) {
+      if (auto value = entry.Int(key)) {
+        if (*value < 1 || *value > 65535) {
+          entry.Error(key, "must be 1..65535 (got " + std::to_string(*value) + ")");
+        } else {
+          out = static_cast<uint16_t>(*value);
+        }
+      }
+    };
+    read_port("listenPort", link.listen_port);
+    read_port("peerPort", link.peer_port);
+    if (auto limit = entry.Int("maxLearnedPrefixes")) {
+      if (*limit < 0 || *limit > 10'000'000) {
+        entry.Error("maxLearnedPrefixes", "must be 0..10000000 (0 = no limit)");
+      } else {
+        link.max_learned_prefixes = static_cast<uint32_t>(*limit);
+      }
+    }
+    if (auto keepalive = entry.Int("keepaliveSeconds")) {
+      // A lab override for tests that cannot wait for a 60 s hold time; GCP's floor is 20.
+      if (*keepalive < 1 || *keepalive > 60) {
+        entry.Error("keepaliveSeconds", "must be 1..60");
+      } else {
+        link.keepalive_seconds = static_cast<uint32_t>(*keepalive);
+      }
+    }
+    testbed.cloud_routers.push_back(std::move(link));
   }
 }
 

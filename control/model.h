@@ -297,10 +297,29 @@ struct Endpoint {
   std::string network_ref;   // network the external link belongs to (resolved by the loader)
 };
 
+// How many prefixes a Cloud Router accepts from one peer before it ends the session (with a
+// clear log). GCP's quotas count dynamic routes per region and network, not per peer, and vary;
+// 5,000 per peer is our choice, overridable per router in testbed.json. Unconfirmed.
+inline constexpr uint32_t kDefaultMaxLearnedPrefixes = 5000;
+
+// testbed.json cloudRouters[]: a Cloud Router whose BGP sessions svpcd runs.
+struct CloudRouterLink {
+  std::string router_ref;  // canonical
+  // Empty: the speaker uses the host's own interfaces (the router's interface addresses must be
+  // configured on one). Else a port (a TAP) the data plane hands the router's BGP packets to, as
+  // GCP does: peers reach it through their VLAN attachment or tunnel endpoint.
+  std::string port;
+  uint16_t listen_port = 179;
+  uint16_t peer_port = 179;
+  uint32_t max_learned_prefixes = kDefaultMaxLearnedPrefixes;  // 0: no limit
+  uint32_t keepalive_seconds = 0;     // 0: the router's bgp.keepaliveInterval (lab override)
+};
+
 struct Testbed {
   Origin origin;
   std::vector<TestbedPort> ports;
   std::vector<Endpoint> endpoints;
+  std::vector<CloudRouterLink> cloud_routers;
 };
 
 struct Config {

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "control/cmd_bgp.h"
 #include "control/cmd_netns_plan.h"
 #include "control/cmd_replay.h"
 #include "control/cmd_validate.h"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   svpc::control::AddValidateCommand(app, exit_code);
   svpc::control::AddReplayCommand(app, exit_code, eal_args);
   svpc::control::AddNetnsPlanCommand(app, exit_code);
+  svpc::control::AddBgpCommand(app, exit_code);
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   app.add_option("--counters-interval", options.counters_interval_s, "seconds between writes");
   app.add_option("--firewall-log", options.firewall_log_file,
                  "append Firewall Rules Logging records (JSON lines) to this file");
+  app.add_option("--bgp-status", options.bgp_status_file,
+                 "write Cloud Router BGP sessions and routes (JSON) here on every change; "
+                 "`svpc bgp FILE` prints it");
   svpc::control::AddEngineOptions(app, options.conntrack_capacity, options.idle_timeout_s,
                                   options.on_rule_change);
   app.footer("EAL options for experts go after `--`; without them svpcd picks working defaults.");

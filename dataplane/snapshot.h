@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct NicInfo {
   std::string nic_name;      // nic0
   std::string project;       // the instance's (service) project
   std::string subnetwork_name;
+  uint32_t region = routing::kNoRegion;  // interned: Snapshot::region_names
   uint32_t network = 0;
   Ipv4 ip = 0;
   std::vector<Prefix> alias_ranges;
@@ -113,6 +115,15 @@ class Snapshot {
   std::vector<std::string> tag_names;
   std::vector<std::string> service_account_names;
   std::vector<std::string> secure_tag_names;
+  // Regions (of instances, subnets and Cloud Routers), interned for route views.
+  std::vector<std::string> region_names;
+  // The id of `region` (routing::kNoRegion when no instance or subnet of the snapshot is there).
+  uint32_t RegionId(std::string_view region) const {
+    for (uint32_t i = 0; i < region_names.size(); ++i) {
+      if (region_names[i] == region) return i;
+    }
+    return routing::kNoRegion;
+  }
   // Every firewall policy of the configuration (disabled rules left out); Policy::name is the
   // name verdicts show ("firewallPolicies/SHORT_NAME", "global/firewallPolicies/NAME",
   // "regions/R/firewallPolicies/NAME"), policy_refs[p] its canonical reference.

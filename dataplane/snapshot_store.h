@@ -33,6 +33,11 @@ class SnapshotStore {
 
   bool ok() const { return qsbr_ != nullptr; }
 
+  // Control thread only. The published snapshot, for the parts that change in place under RCU
+  // (route tables: routing::RouteTable::AttachRcu with qsbr()).
+  Snapshot* MutableCurrent() const noexcept { return current_.load(std::memory_order_acquire); }
+  rte_rcu_qsbr* qsbr() const noexcept { return qsbr_; }
+
  private:
   std::atomic<Snapshot*> current_{nullptr};
   rte_rcu_qsbr* qsbr_ = nullptr;
