@@ -6,38 +6,53 @@
 #include <new>
 #include <tuple>
 
-#include "routing/fib.h"
-
 namespace svpc::routing {
 
 // Immutable once published. One allocation: the header, `slots` groups, then the route ids.
 struct RouteTable::Own {
-  const uint32_t* map;  // view -> group
-  const Group* groups;
-  const int32_t* ids;
-  uint32_t slots;
   uint8_t dim;
+  uint32_t slots;
+  const Group* groups;  // per slot (SlotOf)
+  const int32_t* ids;
 };
 
 // Immutable once published; 8-byte aligned (bit 0 of a via word is the uniform marker).
 struct RouteTable::Via {
-  const uint32_t* map;  // view -> to[]
-  uint32_t slots;
   uint8_t dim;
+  uint32_t slots;
   uint32_t to[1];  // `slots` entries
 };
 
+// The writer's form of a selection: per slot of `dim`, the selected route ids (ECMP order).
+struct RouteTable::Selection {
+  uint8_t dim = kUniform;
+  std::vector<std::vector<int32_t>> groups = std::vector<std::vector<int32_t>>(1);
+};
+
 struct RouteTable::Batch {
-  std::vector<uint32_t> dirty;  // entries whose own routes may have changed
-  std::vector<Retired> retire;  // unreachable once the batch is published
+  std::vector<uint32_t> dirty;     // entries whose own routes may have changed
+  std::vector<uint32_t> narrowed;  // entries that stopped answering for some view
+  std::vector<Retired> retire;     // unreachable once the batch is published
   std::vector<Fib::Op> fib_ops;
 };
 
 namespace {
 
 constexpr uint64_t kUniformBit = 1;
+constexpr uint64_t kNoRouteWord = (uint64_t{UINT32_MAX} << 1) | kUniformBit;
 
 uint64_t UniformVia(uint32_t entry) { return (uint64_t{entry} << 1) | kUniformBit; }
+uint64_t SingleRoute(int32_t id) {
+  return (uint64_t{static_cast<uint32_t>(id)} << 1) | kUniformBit;
+}
+
+void Compress(std::vector<std::vector<int32_t>>& groups, uint8_t& dim) {
+  if (groups.size() > 1 &&
+      std::all_of(groups.begin(), groups.end(), [&](const auto& g) { return g == groups[0]; })) {
+    groups.resize(1);
+    dim = 0;
+  }
+}
 
 bool Intersects(std::span<const uint32_t> a, std::span<const uint32_t> b) {
   auto i = a.begin();
@@ -105,22 +120,20 @@ std::unique_ptr<RouteTable> RouteTable::Build(std::vector<Route> routes,
   for (uint32_t v = 0; v < views; ++v) {
     auto [it, added] = region_slot.try_emplace(t.views_[v].region, t.region_rep_.size());
     if (added) t.region_rep_.push_back(v);
-    t.map_region_.push_back(it->second);
-    t.map_zero_.push_back(0);
-    t.map_view_.push_back(v);
+    t.region_of_view_.push_back(it->second);
   }
 
   uint32_t long_prefixes = 0;
   for (const Route& r : routes) long_prefixes += r.dest.len > 24 ? 1 : 0;
   for (const OwnedRange& o : owned) long_prefixes += o.range.len > 24 ? 1 : 0;
   RouteTable* self = table.get();
-  t.fib_ = Fib::Create(
+  const bool fib_ok = t.fib_.Init(
       static_cast<uint32_t>(routes.size() + owned.size()), long_prefixes, 0,
       [self](const std::function<void(const Prefix&, uint32_t)>& fn) {
         for (const auto& [key, id] : self->ordered_) fn(self->meta_[id].prefix, id);
       },
       error);
-  if (!t.fib_) return nullptr;
+  if (!fib_ok) return nullptr;
 
   // The root entry 0.0.0.0/0: what addresses no other entry covers resolve to (the FIB's
   // default). Its via is always itself; an empty selection there is "no route".
@@ -131,7 +144,8 @@ std::unique_ptr<RouteTable> RouteTable::Build(std::vector<Route> routes,
   t.entry_by_key_[Key(t.meta_[0].prefix)] = 0;
   t.ordered_[Key(t.meta_[0].prefix)] = 0;
   t.len_count_[0] = 1;
-  t.entries_[0].own.store(t.ComputeOwn(0), std::memory_order_release);
+  t.meta_[0].truth = kNoRouteWord;
+  t.entries_[0].own.store(kNoRouteWord, std::memory_order_release);
   t.entries_[0].via.store(UniformVia(0), std::memory_order_release);
 
   Batch batch;
@@ -167,7 +181,8 @@ RouteTable::~RouteTable() {
   }
   for (uint32_t e = 0; e < meta_.size(); ++e) {
     EntrySlot& slot = entries_[e];
-    ::operator delete(const_cast<Own*>(slot.own.load(std::memory_order_relaxed)));
+    FreeOwn(slot.own.load(std::memory_order_relaxed));
+    FreeOwn(meta_[e].truth);
     uint64_t via = slot.via.load(std::memory_order_relaxed);
     if (via != 0 && (via & kUniformBit) == 0) ::operator delete(reinterpret_cast<Via*>(via));
   }
@@ -175,7 +190,7 @@ RouteTable::~RouteTable() {
 
 void RouteTable::AttachRcu(rte_rcu_qsbr* qsbr) {
   qsbr_ = qsbr;
-  fib_->AttachRcu(qsbr);
+  fib_.AttachRcu(qsbr);
 }
 
 uint32_t RouteTable::ViewFor(std::span<const uint32_t> tags, uint32_t region) const {
@@ -188,39 +203,43 @@ uint32_t RouteTable::ViewFor(std::span<const uint32_t> tags, uint32_t region) co
   return it != view_index_.end() ? it->second : kUntaggedView;
 }
 
-uint32_t RouteTable::fib_rebuilds() const { return fib_->rebuilds(); }
+uint32_t RouteTable::fib_rebuilds() const { return fib_.rebuilds(); }
 
 // ---- Lookup ----------------------------------------------------------------------------------
 
-uint32_t RouteTable::ResolveVia(uint64_t word, uint32_t view) noexcept {
-  if (word & kUniformBit) return static_cast<uint32_t>(word >> 1);
-  const Via* via = reinterpret_cast<const Via*>(word);
-  return via->to[via->map[view]];
-}
-
 RouteTable::Result RouteTable::Lookup(uint32_t view, Ipv4 dst, uint32_t flow_hash) const noexcept {
-  const uint32_t entry = fib_->Lookup(dst);
+  const uint32_t entry = fib_.Lookup(dst);
   const EntrySlot& slot = entries_[entry];
-  const uint32_t answering = ResolveVia(slot.via.load(std::memory_order_acquire), view);
-  const Own* own = entries_[answering].own.load(std::memory_order_acquire);
-  const Group g = own->groups[own->map[view]];
+  const uint64_t via = slot.via.load(std::memory_order_acquire);
+  uint64_t own;
+  if (via & kUniformBit) {
+    const uint32_t answering = static_cast<uint32_t>(via >> 1);
+    own = (answering == entry ? slot : entries_[answering]).own.load(std::memory_order_acquire);
+  } else {
+    const Via* v = reinterpret_cast<const Via*>(via);
+    const uint32_t answering = v->to[v->dim == kPerRegion ? region_of_view_[view] : view];
+    own = entries_[answering].own.load(std::memory_order_acquire);
+  }
   Result result;
   result.owner = slot.owner;
+  if (own & kUniformBit) {
+    result.route = static_cast<int32_t>(static_cast<uint32_t>(own >> 1));  // none: -1
+    return result;
+  }
+  const Own* o = reinterpret_cast<const Own*>(own);
+  const uint32_t index = o->dim == kUniform     ? 0
+                         : o->dim == kPerRegion ? region_of_view_[view]
+                                                : view;
+  const Group g = o->groups[index];
   if (g.count == 1) {
-    result.route = own->ids[g.first];
+    result.route = o->ids[g.first];
   } else if (g.count > 1) {
-    result.route = own->ids[g.first + flow_hash % g.count];
+    result.route = o->ids[g.first + flow_hash % g.count];
   }
   return result;
 }
 
-// ---- Views and records -----------------------------------------------------------------------
-
-const uint32_t* RouteTable::MapFor(uint8_t dim) const {
-  return dim == kUniform     ? map_zero_.data()
-         : dim == kPerRegion ? map_region_.data()
-                             : map_view_.data();
-}
+// ---- Views and selections --------------------------------------------------------------------
 
 uint32_t RouteTable::SlotCount(uint8_t dim) const {
   return dim == kUniform ? 1 : dim == kPerRegion ? region_rep_.size() : views_.size();
@@ -228,6 +247,10 @@ uint32_t RouteTable::SlotCount(uint8_t dim) const {
 
 uint32_t RouteTable::RepView(uint8_t dim, uint32_t slot) const {
   return dim == kUniform ? 0 : dim == kPerRegion ? region_rep_[slot] : slot;
+}
+
+uint32_t RouteTable::SlotOf(uint8_t dim, uint32_t view) const {
+  return dim == kUniform ? 0 : dim == kPerRegion ? region_of_view_[view] : view;
 }
 
 bool RouteTable::Applies(const Route& r, const View& v) const {
@@ -247,18 +270,18 @@ uint32_t RouteTable::EffectivePriority(const Route& r, const View& v) const {
   return r.priority;
 }
 
-const RouteTable::Own* RouteTable::ComputeOwn(uint32_t entry) const {
+RouteTable::Selection RouteTable::Select(uint32_t entry) const {
   const EntryMeta& m = meta_[entry];
+  Selection out;
   std::vector<int32_t> candidates;
-  uint8_t dim = kUniform;
   for (int32_t id : m.routes) {
     const RouteSlot& slot = routes_[id];
     if (!slot.route.usable || slot.suppressed) continue;
     candidates.push_back(id);
     if (!slot.route.tags.empty()) {
-      dim = kPerView;
-    } else if (slot.route.kind == RouteKind::kDynamic && dim == kUniform) {
-      dim = kPerRegion;
+      out.dim = kPerView;
+    } else if (slot.route.kind == RouteKind::kDynamic && out.dim == kUniform) {
+      out.dim = kPerRegion;
     }
   }
   // ECMP members in a canonical order (not ids, which depend on history), so equal tables
@@ -269,123 +292,171 @@ const RouteTable::Own* RouteTable::ComputeOwn(uint32_t entry) const {
     return std::tie(x.name, x.router, x.peer, x.next_hop, x.target, a) <
            std::tie(y.name, y.router, y.peer, y.next_hop, y.target, b);
   };
-  uint32_t slots = SlotCount(dim);
-  std::vector<std::vector<int32_t>> selected(slots);
-  for (uint32_t s = 0; s < slots; ++s) {
-    const View& v = views_[RepView(dim, s)];
+  out.groups.assign(SlotCount(out.dim), {});
+  for (uint32_t s = 0; s < out.groups.size(); ++s) {
+    const View& v = views_[RepView(out.dim, s)];
     uint32_t best = UINT32_MAX;
+    std::vector<int32_t>& selected = out.groups[s];
     for (int32_t id : candidates) {
       const Route& r = routes_[id].route;
       if (!Applies(r, v)) continue;
       uint32_t priority = EffectivePriority(r, v);
       if (priority < best) {
         best = priority;
-        selected[s].clear();
+        selected.clear();
       }
-      if (priority == best) selected[s].push_back(id);
+      if (priority == best) selected.push_back(id);
     }
-    std::sort(selected[s].begin(), selected[s].end(), canonical);
+    if (selected.size() > 1) std::sort(selected.begin(), selected.end(), canonical);
   }
-  if (slots > 1 && std::all_of(selected.begin(), selected.end(),
-                               [&](const auto& list) { return list == selected[0]; })) {
-    dim = kUniform;
-    slots = 1;
-    selected.resize(1);
+  Compress(out.groups, out.dim);
+  return out;
+}
+
+// What readers arriving at the entry must find: the true group for every view it answers for;
+// with `keep`, the published group for every other view (readers that loaded a via before this
+// batch may still arrive for them); otherwise those views are unreachable and filled so that the
+// selection is as uniform as possible (one slot, often one route read from the entry slot).
+RouteTable::Selection RouteTable::Published(const Selection& truth, uint64_t published,
+                                            bool keep) const {
+  Selection out;
+  if (keep) {
+    out.dim = std::max(truth.dim, OwnDim(published));
+    out.groups.assign(SlotCount(out.dim), {});
+    for (uint32_t s = 0; s < out.groups.size(); ++s) {
+      const uint32_t v = RepView(out.dim, s);
+      const auto& group = truth.groups[SlotOf(truth.dim, v)];
+      if (!group.empty()) {
+        out.groups[s] = group;
+      } else {
+        GroupRef kept = GroupOf(published, v);
+        out.groups[s].assign(kept.begin(), kept.end());
+      }
+    }
+    Compress(out.groups, out.dim);
+    return out;
   }
+  const std::vector<int32_t>* only = nullptr;
+  for (const auto& group : truth.groups) {
+    if (group.empty()) continue;
+    if (only != nullptr && *only != group) return truth;
+    only = &group;
+  }
+  if (only != nullptr) out.groups[0] = *only;
+  return out;
+}
+
+uint64_t RouteTable::Encode(const Selection& s) const {
+  if (s.dim == kUniform && s.groups[0].size() <= 1) {
+    return s.groups[0].empty() ? kNoRouteWord : SingleRoute(s.groups[0][0]);
+  }
+  const uint32_t slots = s.groups.size();
   // Equal groups share their ids.
-  std::vector<uint32_t> group_of(slots);
-  std::vector<uint32_t> distinct;
+  std::vector<uint32_t> same_as(slots);
   size_t id_count = 0;
-  for (uint32_t s = 0; s < slots; ++s) {
-    uint32_t found = UINT32_MAX;
-    for (uint32_t d : distinct) {
-      if (selected[d] == selected[s]) {
-        found = d;
+  for (uint32_t i = 0; i < slots; ++i) {
+    same_as[i] = i;
+    for (uint32_t j = 0; j < i; ++j) {
+      if (same_as[j] == j && s.groups[j] == s.groups[i]) {
+        same_as[i] = j;
         break;
       }
     }
-    if (found == UINT32_MAX) {
-      distinct.push_back(s);
-      id_count += selected[s].size();
-      found = s;
-    }
-    group_of[s] = found;
+    if (same_as[i] == i) id_count += s.groups[i].size();
   }
-  size_t bytes = sizeof(Own) + slots * sizeof(Group) + id_count * sizeof(int32_t);
-  void* memory = ::operator new(bytes);
+  void* memory = ::operator new(sizeof(Own) + slots * sizeof(Group) + id_count * sizeof(int32_t));
   Own* own = static_cast<Own*>(memory);
   Group* groups = reinterpret_cast<Group*>(own + 1);
   int32_t* ids = reinterpret_cast<int32_t*>(groups + slots);
   uint32_t next = 0;
-  for (uint32_t s = 0; s < slots; ++s) {
-    if (group_of[s] == s) {
-      groups[s] = Group{next, static_cast<uint32_t>(selected[s].size())};
-      std::copy(selected[s].begin(), selected[s].end(), ids + next);
-      next += selected[s].size();
+  for (uint32_t i = 0; i < slots; ++i) {
+    if (same_as[i] == i) {
+      groups[i] = Group{next, static_cast<uint32_t>(s.groups[i].size())};
+      std::copy(s.groups[i].begin(), s.groups[i].end(), ids + next);
+      next += s.groups[i].size();
     } else {
-      groups[s] = groups[group_of[s]];
+      groups[i] = groups[same_as[i]];
     }
   }
-  own->map = MapFor(dim);
+  own->dim = s.dim;
+  own->slots = slots;
   own->groups = groups;
   own->ids = ids;
-  own->slots = slots;
-  own->dim = dim;
-  return own;
+  return reinterpret_cast<uint64_t>(own);
 }
 
-bool RouteTable::OwnApplies(const Own* own, uint32_t view) {
-  return own != nullptr && own->groups[own->map[view]].count > 0;
-}
-
-bool RouteTable::AppliesChanged(const Own* a, const Own* b) const {
-  uint8_t dim = std::max(a != nullptr ? a->dim : uint8_t{kUniform}, b->dim);
-  for (uint32_t s = 0; s < SlotCount(dim); ++s) {
-    uint32_t v = RepView(dim, s);
-    if (OwnApplies(a, v) != OwnApplies(b, v)) return true;
-  }
-  return false;
-}
-
-bool RouteTable::SameOwn(const Own* a, const Own* b) {
-  if (a->dim != b->dim || a->slots != b->slots) return false;
-  for (uint32_t s = 0; s < a->slots; ++s) {
-    const Group& x = a->groups[s];
-    const Group& y = b->groups[s];
-    if (x.count != y.count ||
-        !std::equal(a->ids + x.first, a->ids + x.first + x.count, b->ids + y.first)) {
+bool RouteTable::Matches(const Selection& s, uint64_t word) const {
+  if (word == 0) return false;
+  if (OwnDim(word) != s.dim) return false;
+  for (uint32_t slot = 0; slot < s.groups.size(); ++slot) {
+    GroupRef group = GroupOf(word, RepView(s.dim, slot));
+    if (!std::equal(group.begin(), group.end(), s.groups[slot].begin(), s.groups[slot].end())) {
       return false;
     }
   }
   return true;
 }
 
+RouteTable::GroupRef RouteTable::GroupOf(uint64_t word, uint32_t view) const {
+  GroupRef ref;
+  if (word == 0 || word == kNoRouteWord) return ref;
+  if (word & kUniformBit) {
+    ref.count = 1;
+    ref.single = static_cast<int32_t>(static_cast<uint32_t>(word >> 1));
+    return ref;
+  }
+  const Own* own = reinterpret_cast<const Own*>(word);
+  const Group& g = own->groups[SlotOf(own->dim, view)];
+  ref.ids = own->ids + g.first;
+  ref.count = g.count;
+  return ref;
+}
+
+bool RouteTable::WordApplies(uint64_t word, uint32_t view) const {
+  return !GroupOf(word, view).empty();
+}
+
+uint8_t RouteTable::OwnDim(uint64_t word) {
+  return (word == 0 || (word & kUniformBit)) ? uint8_t{kUniform}
+                                             : reinterpret_cast<const Own*>(word)->dim;
+}
+
+void RouteTable::FreeOwn(uint64_t word) {
+  if (word != 0 && (word & kUniformBit) == 0) ::operator delete(reinterpret_cast<Own*>(word));
+}
+
 uint8_t RouteTable::ViaDim(uint64_t word) {
   return (word & kUniformBit) ? uint8_t{kUniform} : reinterpret_cast<const Via*>(word)->dim;
 }
 
-uint64_t RouteTable::ComputeVia(uint32_t entry, const Own* own, uint64_t parent_via) const {
+uint64_t RouteTable::ComputeVia(uint32_t entry, uint64_t truth, uint64_t parent_via) const {
   if (entry == 0) return UniformVia(0);
-  const uint8_t dim = std::max(own->dim, ViaDim(parent_via));
+  const uint8_t dim = std::max(OwnDim(truth), ViaDim(parent_via));
   const uint32_t slots = SlotCount(dim);
   std::vector<uint32_t> to(slots);
   bool uniform = true;
   for (uint32_t s = 0; s < slots; ++s) {
-    uint32_t v = RepView(dim, s);
-    to[s] = OwnApplies(own, v) ? entry : ResolveVia(parent_via, v);
+    const uint32_t v = RepView(dim, s);
+    if (WordApplies(truth, v)) {
+      to[s] = entry;
+    } else if (parent_via & kUniformBit) {
+      to[s] = static_cast<uint32_t>(parent_via >> 1);
+    } else {
+      const Via* p = reinterpret_cast<const Via*>(parent_via);
+      to[s] = p->to[SlotOf(p->dim, v)];
+    }
     uniform = uniform && to[s] == to[0];
   }
   if (uniform) return UniformVia(to[0]);
   void* memory = ::operator new(sizeof(Via) + (slots - 1) * sizeof(uint32_t));
   Via* via = static_cast<Via*>(memory);
-  via->map = MapFor(dim);
-  via->slots = slots;
   via->dim = dim;
+  via->slots = slots;
   std::copy(to.begin(), to.end(), via->to);
   return reinterpret_cast<uint64_t>(via);
 }
 
-bool RouteTable::SameVia(uint64_t a, uint64_t b) const {
+bool RouteTable::SameVia(uint64_t a, uint64_t b) {
   if (a == b) return true;
   if (a == 0 || b == 0 || (a & kUniformBit) || (b & kUniformBit)) return false;
   const Via* x = reinterpret_cast<const Via*>(a);
@@ -680,6 +751,7 @@ void RouteTable::BeginBatch(Batch& batch) {
   ++batch_mark_;
   batch = Batch{};
   Reclaim();
+  Tighten(batch);
 }
 
 void RouteTable::Reclaim() {
@@ -692,10 +764,37 @@ void RouteTable::Reclaim() {
   retired_.erase(retired_.begin(), retired_.begin() + done);
 }
 
+// Entries that stopped answering for some views more than a grace period ago: no reader can
+// arrive for those views any more, so their published selection can drop the kept groups.
+void RouteTable::Tighten(Batch& batch) {
+  size_t done = 0;
+  while (done < to_tighten_.size() &&
+         rte_rcu_qsbr_check(qsbr_, to_tighten_[done].first, false) == 1) {
+    const auto [token, e] = to_tighten_[done++];
+    EntryMeta& m = meta_[e];
+    if (!m.live || m.final_token != token) continue;  // gone, or narrowed again since
+    m.final_token = 0;
+    EntrySlot& slot = entries_[e];
+    const uint64_t old = slot.own.load(std::memory_order_relaxed);
+    Selection truth;
+    truth.dim = OwnDim(m.truth);
+    truth.groups.assign(SlotCount(truth.dim), {});
+    for (uint32_t s = 0; s < truth.groups.size(); ++s) {
+      GroupRef g = GroupOf(m.truth, RepView(truth.dim, s));
+      truth.groups[s].assign(g.begin(), g.end());
+    }
+    Selection published = Published(truth, old, false);
+    if (Matches(published, old)) continue;
+    slot.own.store(Encode(published), std::memory_order_release);
+    if ((old & kUniformBit) == 0) batch.retire.push_back(Retired{Retired::kOwn, old});
+  }
+  to_tighten_.erase(to_tighten_.begin(), to_tighten_.begin() + done);
+}
+
 void RouteTable::Free(const Retired& r) {
   switch (r.kind) {
     case Retired::kOwn:
-      ::operator delete(reinterpret_cast<Own*>(r.value));
+      FreeOwn(r.value);
       break;
     case Retired::kVia:
       ::operator delete(reinterpret_cast<Via*>(r.value));
@@ -709,12 +808,13 @@ void RouteTable::Free(const Retired& r) {
     case Retired::kEntry: {
       const uint32_t e = static_cast<uint32_t>(r.value);
       EntrySlot& slot = entries_[e];
-      ::operator delete(const_cast<Own*>(slot.own.load(std::memory_order_relaxed)));
+      FreeOwn(slot.own.load(std::memory_order_relaxed));
       uint64_t via = slot.via.load(std::memory_order_relaxed);
       if (via != 0 && (via & kUniformBit) == 0) ::operator delete(reinterpret_cast<Via*>(via));
-      slot.own.store(nullptr, std::memory_order_relaxed);
+      slot.own.store(0, std::memory_order_relaxed);
       slot.via.store(0, std::memory_order_relaxed);
       slot.owner = -1;
+      FreeOwn(meta_[e].truth);
       meta_[e] = EntryMeta{};
       free_entries_.push_back(e);
       break;
@@ -724,22 +824,44 @@ void RouteTable::Free(const Retired& r) {
 
 bool RouteTable::Commit(Batch& batch, std::string* error) {
   // 1. Re-select the routes of every entry whose routes changed; publish the new selections.
-  //    An entry that starts or stops having routes for some view (or is new) changes what the
-  //    entries below it resolve to: it is the root of a walk.
+  //    An entry that starts or stops answering for some view (or is new) changes what the
+  //    entries below it resolve to: it is the root of a walk. Readers may still arrive for the
+  //    views it stops answering for (vias loaded before the walk): its published selection
+  //    keeps their groups until a grace period has passed (Tighten).
   std::vector<uint32_t> roots;
   for (uint32_t e : batch.dirty) {
     EntryMeta& m = meta_[e];
     EntrySlot& slot = entries_[e];
-    const Own* old = slot.own.load(std::memory_order_relaxed);
-    const Own* fresh = ComputeOwn(e);
-    if (!m.created && old != nullptr && SameOwn(old, fresh)) {
-      ::operator delete(const_cast<Own*>(fresh));
-      continue;
+    Selection truth = Select(e);
+    if (!m.created && Matches(truth, m.truth)) continue;
+    bool narrowed = false;
+    bool changed_views = m.created;
+    if (!m.created) {
+      const uint8_t dim = std::max(truth.dim, OwnDim(m.truth));
+      for (uint32_t s = 0; s < SlotCount(dim); ++s) {
+        const uint32_t v = RepView(dim, s);
+        const bool before = WordApplies(m.truth, v);
+        const bool now = !truth.groups[SlotOf(truth.dim, v)].empty();
+        narrowed = narrowed || (before && !now);
+        changed_views = changed_views || before != now;
+      }
     }
-    slot.own.store(fresh, std::memory_order_release);
-    if (old != nullptr)
-      batch.retire.push_back(Retired{Retired::kOwn, reinterpret_cast<uint64_t>(old)});
-    if (m.created || (e != 0 && AppliesChanged(old, fresh))) {
+    // The root answers every view no other entry answers (its via is itself for all views): it
+    // publishes its true selection, and what a view loses there is lost for that view.
+    if (e == 0) narrowed = false;
+    const bool keep = qsbr_ != nullptr && (narrowed || m.final_token != 0);
+    const uint64_t old = slot.own.load(std::memory_order_relaxed);
+    Selection published = e == 0 ? truth : Published(truth, old, keep);
+    if (!Matches(published, old)) {
+      slot.own.store(Encode(published), std::memory_order_release);
+      if (old != 0 && (old & kUniformBit) == 0) {
+        batch.retire.push_back(Retired{Retired::kOwn, old});
+      }
+    }
+    FreeOwn(m.truth);  // writer-only
+    m.truth = Encode(truth);
+    if (narrowed && qsbr_ != nullptr) batch.narrowed.push_back(e);
+    if (e != 0 && changed_views) {
       m.root_mark = batch_mark_;
       roots.push_back(e);
     }
@@ -772,7 +894,7 @@ bool RouteTable::Commit(Batch& batch, std::string* error) {
     }
   }
   // 4. Publish the FIB; then everything retired above is unreachable for new readers.
-  bool ok = batch.fib_ops.empty() || fib_->Apply(batch.fib_ops, error);
+  bool ok = batch.fib_ops.empty() || fib_.Apply(batch.fib_ops, error);
   if (ok) {
     for (uint32_t e : dead) batch.retire.push_back(Retired{Retired::kEntry, e});
   } else {
@@ -782,8 +904,14 @@ bool RouteTable::Commit(Batch& batch, std::string* error) {
   }
   if (qsbr_ == nullptr) {
     for (const Retired& r : batch.retire) Free(r);
-  } else if (!batch.retire.empty()) {
-    retired_.emplace_back(rte_rcu_qsbr_start(qsbr_), std::move(batch.retire));
+  } else if (!batch.retire.empty() || !batch.narrowed.empty()) {
+    const uint64_t token = rte_rcu_qsbr_start(qsbr_);
+    for (uint32_t e : batch.narrowed) {
+      if (!meta_[e].live) continue;
+      meta_[e].final_token = token;
+      to_tighten_.emplace_back(token, e);
+    }
+    if (!batch.retire.empty()) retired_.emplace_back(token, std::move(batch.retire));
   }
   return ok;
 }
@@ -807,9 +935,7 @@ void RouteTable::Walk(uint32_t root, Batch& batch) {
     while (!stack.empty() && !stack.back().prefix.Contains(m.prefix)) stack.pop_back();
     EntrySlot& slot = entries_[d];
     const uint64_t old = slot.via.load(std::memory_order_relaxed);
-    const uint64_t fresh =
-        d == 0 ? UniformVia(0)
-               : ComputeVia(d, slot.own.load(std::memory_order_relaxed), stack.back().via);
+    const uint64_t fresh = d == 0 ? UniformVia(0) : ComputeVia(d, m.truth, stack.back().via);
     const bool changed = !SameVia(old, fresh);
     if (changed) {
       slot.via.store(fresh, std::memory_order_release);

@@ -31,13 +31,12 @@
 #include <vector>
 
 #include "common/net_types.h"
+#include "routing/fib.h"
 #include "routing/stable_array.h"
 
 struct rte_rcu_qsbr;
 
 namespace svpc::routing {
-
-class Fib;
 
 // Region ids are interned by whoever builds the table (the compiler); kNoRegion: unknown.
 inline constexpr uint32_t kNoRegion = UINT32_MAX;
@@ -181,8 +180,10 @@ class RouteTable {
   // The priority a sender of `view` sees for the route (with kInterRegionCost where it applies),
   // nullopt when the route does not apply to that sender (tags, region). Ignores activity.
   std::optional<uint32_t> PriorityFor(int32_t id, uint32_t view) const;
-  // Number of FIB rebuilds (growth) so far, for the benchmark.
+  // Number of FIB rebuilds (growth) so far, and whether lookups read the FIB's tables directly
+  // (routing/fib.h), for tests and the benchmark.
   uint32_t fib_rebuilds() const;
+  bool fib_direct() const { return fib_.direct(); }
 
  private:
   RouteTable() = default;
@@ -191,23 +192,33 @@ class RouteTable {
     uint32_t region = kNoRegion;
     std::vector<uint32_t> tags;  // sorted
   };
+  enum Dim : uint8_t { kUniform = 0, kPerRegion = 1, kPerView = 2 };
   struct Group {
     uint32_t first = 0;  // into the record's ids
     uint32_t count = 0;
   };
-  struct Own;  // routes selected at an entry, per view (route_table.cc)
-  struct Via;  // per view, the entry answering
-  enum Dim : uint8_t { kUniform = 0, kPerRegion = 1, kPerView = 2 };
+  struct Own;        // a selection with several groups or routes (route_table.cc)
+  struct Via;        // per view, the entry answering
+  struct Selection;  // writer-side form of an own word
+  struct Batch;
 
-  struct EntrySlot {
-    // Bit 0 set: a uniform via, the entry id in the upper bits; else a const Via*.
+  // An own word: bit 0 set = uniform and at most one route (its id in bits 1-32, all ones for
+  // none), read straight from the slot; else a const Own*. A via word: bit 0 set = uniform (the
+  // answering entry's id in the upper bits); else a const Via*.
+  struct alignas(32) EntrySlot {
     std::atomic<uint64_t> via{0};
-    std::atomic<const Own*> own{nullptr};
+    std::atomic<uint64_t> own{0};  // published: what readers arriving here for a view use
     int32_t owner = -1;  // the NIC whose owned range is the longest one containing this prefix
   };
   struct EntryMeta {  // writer only
     Prefix prefix;
     std::vector<int32_t> routes;
+    // The true selection (own word; records are writer-only). The published one may differ: it
+    // keeps the groups of views the entry stopped answering for until a grace period has
+    // passed (readers may still arrive through vias loaded before), and fills views no reader
+    // reaches with whatever makes it uniform.
+    uint64_t truth = 0;
+    uint64_t final_token = 0;  // RCU token after which the published selection can be tightened
     bool live = false;
     bool owned = false;  // an owned range (entry kept while the table lives)
     bool in_fib = false;
@@ -226,24 +237,34 @@ class RouteTable {
     enum Kind : uint8_t { kOwn, kVia, kRoute, kEntry } kind;
     uint64_t value;
   };
-  struct Batch;
 
   static uint64_t Key(const Prefix& p) { return (uint64_t{p.addr} << 6) | p.len; }
 
-  // Views and records.
-  const uint32_t* MapFor(uint8_t dim) const;
+  // Views and selections.
   uint32_t SlotCount(uint8_t dim) const;
   uint32_t RepView(uint8_t dim, uint32_t slot) const;
+  uint32_t SlotOf(uint8_t dim, uint32_t view) const;
   bool Applies(const Route& r, const View& v) const;
   uint32_t EffectivePriority(const Route& r, const View& v) const;
-  const Own* ComputeOwn(uint32_t entry) const;
-  static bool OwnApplies(const Own* own, uint32_t view);
-  bool AppliesChanged(const Own* a, const Own* b) const;
-  static bool SameOwn(const Own* a, const Own* b);
-  uint64_t ComputeVia(uint32_t entry, const Own* own, uint64_t parent_via) const;
-  static uint32_t ResolveVia(uint64_t word, uint32_t view) noexcept;
+  Selection Select(uint32_t entry) const;
+  Selection Published(const Selection& truth, uint64_t published, bool keep) const;
+  uint64_t Encode(const Selection& s) const;
+  bool Matches(const Selection& s, uint64_t word) const;
+  struct GroupRef {                // a group read from an own word
+    const int32_t* ids = nullptr;  // nullptr with count 1: the id is `single`
+    uint32_t count = 0;
+    int32_t single = -1;
+    const int32_t* begin() const { return ids != nullptr ? ids : &single; }
+    const int32_t* end() const { return begin() + count; }
+    bool empty() const { return count == 0; }
+  };
+  GroupRef GroupOf(uint64_t own_word, uint32_t view) const;
+  bool WordApplies(uint64_t own_word, uint32_t view) const;
+  static uint8_t OwnDim(uint64_t own_word);
+  static void FreeOwn(uint64_t own_word);
+  uint64_t ComputeVia(uint32_t entry, uint64_t truth, uint64_t parent_via) const;
   static uint8_t ViaDim(uint64_t word);
-  bool SameVia(uint64_t a, uint64_t b) const;
+  static bool SameVia(uint64_t a, uint64_t b);
 
   // Entries.
   uint32_t FindEntry(const Prefix& p) const;    // UINT32_MAX when absent
@@ -265,12 +286,13 @@ class RouteTable {
   void Walk(uint32_t root, Batch& batch);
   void Free(const Retired& r);
   void Reclaim();
+  void Tighten(Batch& batch);
 
   RouteTableOptions options_;
   std::vector<View> views_;
   std::map<std::pair<uint32_t, std::vector<uint32_t>>, uint32_t> view_index_;
-  std::vector<uint32_t> map_zero_, map_region_, map_view_;  // view -> record slot, per Dim
-  std::vector<uint32_t> region_rep_;                        // region slot -> a view with it
+  std::vector<uint32_t> region_of_view_;  // view -> region slot
+  std::vector<uint32_t> region_rep_;      // region slot -> a view with it
 
   StableArray<RouteSlot> routes_;
   std::vector<int32_t> free_routes_;
@@ -289,9 +311,10 @@ class RouteTable {
   // Dynamic routes by PeerKey, then destination key.
   std::unordered_map<std::string, std::unordered_map<uint64_t, int32_t>> dynamic_;
 
-  std::unique_ptr<Fib> fib_;
+  Fib fib_;
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::vector<std::pair<uint64_t, std::vector<Retired>>> retired_;  // (token, objects)
+  std::vector<std::pair<uint64_t, uint32_t>> to_tighten_;           // (token, entry)
   uint64_t batch_mark_ = 0;
 };
 
