@@ -201,6 +201,10 @@ std::string LastPathSegment(const std::string& ref) {
   return slash == std::string::npos ? ref : ref.substr(slash + 1);
 }
 
+MacAddr CloudRouterMac(const Router& router) {
+  return GcpMacForIp(router.interfaces.empty() ? 0 : router.interfaces.front().ip);
+}
+
 std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::string* error) {
   using dataplane::EndpointKind;
   auto snap = std::make_unique<dataplane::Snapshot>();
@@ -349,6 +353,45 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     snap->endpoints.push_back(std::move(info));
   }
 
+  // Cloud Routers whose BGP goes through the data plane: their port is a TAP whose kernel side
+  // holds the router's interface addresses (svpcd configures it). Frames for those addresses
+  // arriving on the tunnel or attachment an interface is linked to go to that port, and the
+  // kernel's replies go back out the link.
+  for (const CloudRouterLink& link : config.testbed.cloud_routers) {
+    if (link.port.empty()) continue;
+    const Router* router = nullptr;
+    for (const Router& r : config.routers) {
+      if (r.self_ref == link.router_ref) router = &r;
+    }
+    auto port = port_index.find(link.port);
+    auto net = router != nullptr ? network_index.find(router->network_ref) : network_index.end();
+    if (router == nullptr || port == port_index.end() || net == network_index.end()) {
+      *error = "cloudRouters: " + link.router_ref + " on port " + link.port +
+               ": unknown router, port or network";
+      return nullptr;
+    }
+    dataplane::EndpointInfo info;
+    info.kind = EndpointKind::kCloudRouter;
+    info.port = port->second;
+    info.network = net->second;
+    info.mac = CloudRouterMac(*router);
+    info.name = router->self_ref;
+    const int32_t router_endpoint = static_cast<int32_t>(snap->endpoints.size());
+    for (const RouterInterface& itf : router->interfaces) {
+      const std::string& linked = !itf.linked_vpn_tunnel.empty()
+                                      ? itf.linked_vpn_tunnel
+                                      : itf.linked_interconnect_attachment;
+      for (uint32_t e = 0; e < snap->endpoints.size() && !linked.empty(); ++e) {
+        dataplane::EndpointInfo& ep = snap->endpoints[e];
+        if (ep.name != linked || ep.kind == EndpointKind::kCloudRouter) continue;
+        ep.router_ip = itf.ip;
+        ep.router_endpoint = router_endpoint;
+        info.router_links.push_back({itf.ip_range, static_cast<int32_t>(e)});
+      }
+    }
+    snap->endpoints.push_back(std::move(info));
+  }
+
   // Firewall rules per network, in a stable order (by name) so reports are deterministic.
   std::vector<std::vector<const Firewall*>> fw_by_network(snap->networks.size());
   for (const Firewall& fw : config.firewalls) {
@@ -406,21 +449,42 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     }
   }
 
-  // Routes per network.
+  // Routes per network. Next hops are named as `gcloud compute routes list` shows them
+  // ("ZONE/instances/NAME", "REGION/vpnTunnels/NAME", an IP, ...); subnet routes name their
+  // network.
   std::vector<std::vector<routing::Route>> routes(snap->networks.size());
   for (const Subnetwork& s : config.subnetworks) {
     auto net = network_index.find(s.network_ref);
     if (net == network_index.end()) continue;
-    routes[net->second].push_back(
-        routing::Route{s.name, s.range, 0, {}, routing::NextHopType::kSubnet, 0, true});
+    routing::Route route{s.name, s.range, 0, {}, routing::NextHopType::kSubnet, 0, true};
+    route.kind = routing::RouteKind::kSubnet;
+    route.hop_kind = routing::NextHopKind::kNetwork;
+    route.next_hop_name = snap->networks[net->second].name;
+    routes[net->second].push_back(route);
     for (const SecondaryRange& r : s.secondary_ranges) {
-      routes[net->second].push_back(
-          routing::Route{s.name, r.range, 0, {}, routing::NextHopType::kSubnet, 0, true});
+      route.dest = r.range;
+      routes[net->second].push_back(route);
     }
   }
   auto find_endpoint = [&](dataplane::EndpointKind kind, const std::string& ref) -> int32_t {
     for (uint32_t i = 0; i < snap->endpoints.size(); ++i) {
       if (snap->endpoints[i].kind == kind && snap->endpoints[i].name == ref) return i;
+    }
+    return -1;
+  };
+  // "projects/P/zones/Z/instances/I" -> "Z/instances/I" (gcloud's scope()).
+  auto scoped = [](const std::string& ref) {
+    size_t at = ref.rfind("projects/", 0) == 0 ? ref.find('/', 9) : std::string::npos;
+    std::string rest = at == std::string::npos ? ref : ref.substr(at + 1);
+    for (std::string_view scope : {"zones/", "regions/", "global/"}) {
+      if (rest.rfind(scope, 0) == 0) return rest.substr(scope.size());
+    }
+    return rest;
+  };
+  // The NIC of `network` whose primary address is `ip`, or -1.
+  auto nic_with_ip = [&](uint32_t network, Ipv4 ip) -> int32_t {
+    for (uint32_t i = 0; i < snap->nics.size(); ++i) {
+      if (snap->nics[i].network == network && snap->nics[i].ip == ip) return i;
     }
     return -1;
   };
@@ -430,32 +494,51 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     routing::Route route{
         r.name, r.dest_range, r.priority, tags.Ids(r.tags), routing::NextHopType::kInternetGateway,
         0,      true};
+    route.kind = routing::RouteKind::kStatic;
+    const std::string& network_name = snap->networks[net->second].name;
     switch (r.next_hop_kind) {
       case NextHopKind::kGateway:
+        route.hop_kind = routing::NextHopKind::kGateway;
+        route.next_hop_name = r.next_hop_ref.empty() ? "default-internet-gateway" : r.next_hop_ref;
         break;
       case NextHopKind::kInstance: {
         route.next_hop = routing::NextHopType::kInstance;
+        route.hop_kind = routing::NextHopKind::kInstance;
+        route.next_hop_name = scoped(r.next_hop_ref);
         route.usable = false;
+        route.inactive_reason =
+            "instance " + route.next_hop_name + " has no interface in network " + network_name;
         for (uint32_t i = 0; i < snap->nics.size(); ++i) {
           if (snap->nics[i].instance_ref == r.next_hop_ref &&
               snap->nics[i].network == net->second) {
             route.target = i;
             route.usable = true;
+            route.inactive_reason.clear();
             break;
           }
         }
         break;
       }
-      case NextHopKind::kIp: {
-        // nextHopIp resolves to the instance NIC holding that address; unresolved = inactive.
+      case NextHopKind::kIp:
+      case NextHopKind::kIlb: {
+        // nextHopIp resolves to the instance NIC holding that address. nextHopIlb (an internal
+        // passthrough load balancer's forwarding rule) is not emulated as a load balancer: given
+        // as an address it resolves the same way (a backend NIC holding it); given as a
+        // forwarding rule, whose address the configuration does not carry, it is inactive.
+        const bool ilb = r.next_hop_kind == NextHopKind::kIlb;
         route.next_hop = routing::NextHopType::kInstance;
-        route.usable = false;
-        for (uint32_t i = 0; i < snap->nics.size(); ++i) {
-          if (snap->nics[i].network == net->second && snap->nics[i].ip == r.next_hop_ip) {
-            route.target = i;
-            route.usable = true;
-            break;
-          }
+        route.hop_kind = ilb ? routing::NextHopKind::kIlb : routing::NextHopKind::kIp;
+        const bool by_address = !ilb || r.next_hop_ip != 0;
+        route.next_hop_name = by_address ? FormatIpv4(r.next_hop_ip) : scoped(r.next_hop_ref);
+        const int32_t nic = by_address ? nic_with_ip(net->second, r.next_hop_ip) : -1;
+        route.usable = nic >= 0;
+        route.target = nic >= 0 ? static_cast<uint32_t>(nic) : 0;
+        if (nic < 0) {
+          route.inactive_reason =
+              by_address
+                  ? "no instance in network " + network_name + " has address " + route.next_hop_name
+                  : "forwarding rule " + route.next_hop_name +
+                        ": load balancers are not emulated (give nextHopIlb as an address)";
         }
         break;
       }
@@ -464,15 +547,17 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
         bool vpn = r.next_hop_kind == NextHopKind::kVpnTunnel;
         route.next_hop =
             vpn ? routing::NextHopType::kVpnTunnel : routing::NextHopType::kInterconnectAttachment;
+        route.hop_kind =
+            vpn ? routing::NextHopKind::kVpnTunnel : routing::NextHopKind::kInterconnectAttachment;
+        route.next_hop_name = scoped(r.next_hop_ref);
         int32_t ep = find_endpoint(
             vpn ? EndpointKind::kVpnTunnel : EndpointKind::kInterconnectAttachment, r.next_hop_ref);
         // A tunnel the testbed does not wire is a tunnel that is down: GCP skips its routes.
         route.usable = ep >= 0;
         route.target = ep >= 0 ? ep : 0;
+        if (ep < 0) route.inactive_reason = route.next_hop_name + " is not wired in the testbed";
         break;
       }
-      case NextHopKind::kIlb:
-        continue;  // not emulated; the loader warned
     }
     routes[net->second].push_back(std::move(route));
   }

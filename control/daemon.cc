@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -120,6 +121,7 @@ class Daemon {
       spdlog::error("{}", error);
       return 2;
     }
+    ConfigureRouterInterfaces(config);
     conntrack_ = firewall::ConnTrack::Create(conntrack_config_, &error);
     if (!conntrack_) {
       spdlog::error("{}", error);
@@ -321,6 +323,49 @@ class Daemon {
         conntrack_->capacity(), dropped - table_full_reported_);
     table_full_reported_ = dropped;
     table_full_logged_at_ = now;
+  }
+
+  // Cloud Routers whose BGP goes through the data plane: the kernel side of their TAP port
+  // gets the router's MAC and interface addresses, so the speaker can bind to them and the
+  // kernel's TCP carries the sessions the engine hands over.
+  static void ConfigureRouterInterfaces(const Config& config) {
+    for (const CloudRouterLink& link : config.testbed.cloud_routers) {
+      if (link.port.empty()) continue;
+      std::string iface;
+      for (const TestbedPort& port : config.testbed.ports) {
+        if (port.name != link.port) continue;
+        const size_t at = port.device.find("iface=");
+        if (at != std::string::npos) {
+          iface = port.device.substr(at + 6, port.device.find(',', at) - at - 6);
+        }
+      }
+      const Router* router = nullptr;
+      for (const Router& r : config.routers) {
+        if (r.self_ref == link.router_ref) router = &r;
+      }
+      if (iface.empty() || router == nullptr) {
+        spdlog::error(
+            "Cloud Router {}: port {} is not a net_tap port with iface=NAME; its BGP "
+            "cannot go through the data plane",
+            link.router_ref, link.port);
+        continue;
+      }
+      const MacAddr mac = CloudRouterMac(*router);
+      std::vector<std::string> commands = {"ip link set dev " + iface + " address " +
+                                           FormatMac(mac)};
+      for (const RouterInterface& itf : router->interfaces) {
+        commands.push_back("ip addr replace " + FormatIpv4(itf.ip) + "/" +
+                           std::to_string(itf.ip_range.len) + " dev " + iface);
+      }
+      commands.push_back("ip link set dev " + iface + " up");
+      for (const std::string& command : commands) {
+        if (std::system((command + " 2>/dev/null").c_str()) != 0) {
+          spdlog::error("Cloud Router {}: `{}` failed", router->name, command);
+        }
+      }
+      spdlog::info("Cloud Router {}: BGP through the data plane on {} ({})", router->name,
+                   link.port, iface);
+    }
   }
 
   // Route tables change in place (BGP) while the worker reads them: under the store's RCU.

@@ -67,9 +67,12 @@ struct PacketMeta {
   uint32_t egress_policy = firewall::kNoPolicy;
   uint32_t ingress_policy = firewall::kNoPolicy;
   int32_t route = -1;
-  bool subnet_route = false;  // the route is a subnet route: the packet is delivered, not forwarded
-  int32_t conn = -1;          // connection tracking entry, when tracked
-  bool tracked = false;       // conntrack (or the first fragment's verdict) allowed it
+  bool subnet_route = false;
+  // Between a Cloud Router and its BGP peer (link-local, control plane): no firewall, no route.
+  bool control_plane =
+      false;             // the route is a subnet route: the packet is delivered, not forwarded
+  int32_t conn = -1;     // connection tracking entry, when tracked
+  bool tracked = false;  // conntrack (or the first fragment's verdict) allowed it
   uint16_t out_port = kNoPort;
   Verdict verdict = Verdict::kDrop;
   DropCause cause = DropCause::kNone;

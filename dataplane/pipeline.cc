@@ -374,6 +374,19 @@ void ClassifyStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
       }
       continue;
     }
+    if (endpoint.router_endpoint >= 0 && meta.dst == endpoint.router_ip) {
+      meta.control_plane = true;  // BGP (or anything else) for the Cloud Router's address
+      meta.dst_endpoint = endpoint.router_endpoint;
+      continue;
+    }
+    if (endpoint.kind == EndpointKind::kCloudRouter) {
+      meta.control_plane = true;
+      for (const RouterLink& link : endpoint.router_links) {
+        if (link.range.Contains(meta.dst)) meta.dst_endpoint = link.endpoint;
+      }
+      if (meta.dst_endpoint < 0) meta.Drop(DropCause::kNoRoute);
+      continue;
+    }
     if (nic != nullptr && !nic->can_ip_forward && !nic->Owns(meta.src)) {
       meta.Drop(DropCause::kForeignIpDisallowed);
       continue;
@@ -403,7 +416,7 @@ void ConntrackStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
   uint16_t pending = 0;
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
-    if (meta.done || meta.l3 != L3Kind::kIpv4) continue;
+    if (meta.done || meta.l3 != L3Kind::kIpv4 || meta.control_plane) continue;
     if (meta.later_fragment) {
       auto verdict = conntrack->LaterFragment(TupleOf(snap, meta), meta.ip_id, meta.time_ns);
       if (verdict == firewall::ConnTrack::FragmentVerdict::kAllowed) {
@@ -460,7 +473,7 @@ void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& bur
 void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
-    if (meta.done) continue;
+    if (meta.done || meta.control_plane) continue;
     const NetworkInfo& net = snap.networks[meta.network];
     const NicInfo* src_nic = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
     uint32_t view = src_nic != nullptr ? src_nic->route_view : routing::RouteTable::kUntaggedView;
@@ -658,7 +671,10 @@ void RewriteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
     const MacAddr& src_mac = out.nic >= 0 ? snap.nics[out.nic].gateway_mac : kExternalFabricMac;
     std::memcpy(eth, out.mac.bytes.data(), 6);
     std::memcpy(eth + 6, src_mac.bytes.data(), 6);
-    meta.Finish(meta.subnet_route ? Verdict::kDeliver : Verdict::kForward, out.port);
+    meta.Finish(meta.control_plane  ? Verdict::kLocal
+                : meta.subnet_route ? Verdict::kDeliver
+                                    : Verdict::kForward,
+                out.port);
   }
 }
 

@@ -26,7 +26,19 @@ inline constexpr uint16_t kNoVlan = 0;  // untagged; real VLAN ids are 1..4094
 // MAC the fabric uses towards external links (VPN tunnel, VLAN attachment, internet ports).
 inline constexpr MacAddr kExternalFabricMac{{0x42, 0x01, 0x00, 0x00, 0x00, 0x01}};
 
-enum class EndpointKind : uint8_t { kInstanceNic, kVpnTunnel, kInterconnectAttachment, kInternet };
+enum class EndpointKind : uint8_t {
+  kInstanceNic,
+  kVpnTunnel,
+  kInterconnectAttachment,
+  kInternet,
+  kCloudRouter,  // the kernel side of a Cloud Router whose BGP goes through the data plane
+};
+
+// A Cloud Router interface's link range and the tunnel/attachment endpoint it is linked to.
+struct RouterLink {
+  Prefix range;
+  int32_t endpoint = -1;
+};
 
 struct EndpointInfo {
   EndpointKind kind = EndpointKind::kInstanceNic;
@@ -36,6 +48,12 @@ struct EndpointInfo {
   uint32_t network = 0;
   int32_t nic = -1;  // kInstanceNic only
   std::string name;  // tunnel / attachment reference, "internet" for the internet endpoint
+  // Tunnels and attachments a Cloud Router interface is linked to, when its BGP goes through the
+  // data plane: frames for router_ip go to router_endpoint.
+  Ipv4 router_ip = 0;
+  int32_t router_endpoint = -1;
+  // kCloudRouter: where its frames go, by destination.
+  std::vector<RouterLink> router_links;
 };
 
 struct NicInfo {

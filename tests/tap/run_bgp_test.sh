@@ -13,8 +13,13 @@
 #   - BIRD withdraws the prefix (reconfigure): the route leaves the FIB, ping fails;
 #   - BIRD freezes (SIGSTOP): after the 3 s hold time every route learned from it is gone;
 #   - BIRD is killed and restarted: the routes come back.
+# With `dataplane` as argument, BGP takes GCP's way instead: BIRD peers over the tunnel's own
+# link (169.254.0.2 on the on-prem side of the tunnel's TAP port), and the engine hands the
+# frames for the router's address to a TAP port whose kernel side svpcd gave the router's
+# address; the kernel's replies go back out the tunnel.
 # Needs root and bird2. Tears everything down, even after a failure.
 set -euo pipefail
+via=${1:-host}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SVPC_BUILD_DIR:-$root/build}
 if [ "$(id -u)" -ne 0 ]; then
@@ -61,9 +66,9 @@ ns_b=svpc-svc-b-instance-b
 ns_c=svpc-svc-c-instance-c
 
 # The configuration: no static route to on-prem; a Cloud Router on the tunnel instead.
-python3 - "$config" "$onprem_mac" <<'PY'
+python3 - "$config" "$onprem_mac" "$via" <<'PY'
 import json, sys
-config, mac = sys.argv[1], sys.argv[2]
+config, mac, via = sys.argv[1], sys.argv[2], sys.argv[3]
 routes = [r for r in json.load(open(f"{config}/routes.json")) if r["name"] != "to-onprem"]
 json.dump(routes, open(f"{config}/routes.json", "w"), indent=1)
 router = {
@@ -84,19 +89,24 @@ for ep in testbed["endpoints"]:
         ep["mac"] = mac
 # A 1 s keepalive (3 s hold time) so the test does not wait GCP's 60 s for a dead peer.
 testbed["cloudRouters"] = [{"router": "cr-east", "keepaliveSeconds": 1}]
+if via == "dataplane":
+    testbed["ports"].append({"name": "cr", "device": "net_tap9,iface=svpc-cr"})
+    testbed["cloudRouters"][0]["port"] = "cr"
 json.dump(testbed, open(f"{config}/testbed.json", "w"), indent=1)
 PY
 "$build/control/svpc" validate "$config" >/dev/null || fail "the test configuration is invalid"
 
-# The BGP link: a veth pair, the router's side on the host, the peer's in the on-prem namespace.
 ip netns add $onprem
-ip link add svpc-bgp0 type veth peer name bgp-peer
-ip link set bgp-peer netns $onprem
-ip addr add 169.254.0.1/29 dev svpc-bgp0
-ip link set svpc-bgp0 up
-in_ns $onprem ip addr add 169.254.0.2/29 dev bgp-peer
-in_ns $onprem ip link set bgp-peer up
 in_ns $onprem ip link set lo up
+if [ "$via" = host ]; then
+  # The BGP link: a veth pair, the router's side on the host, the peer's in the on-prem namespace.
+  ip link add svpc-bgp0 type veth peer name bgp-peer
+  ip link set bgp-peer netns $onprem
+  ip addr add 169.254.0.1/29 dev svpc-bgp0
+  ip link set svpc-bgp0 up
+  in_ns $onprem ip addr add 169.254.0.2/29 dev bgp-peer
+  in_ns $onprem ip link set bgp-peer up
+fi
 
 "$build/control/svpcd" "$config" --log "$log" --counters "$counters" --counters-interval 1 \
   --bgp-status "$status" >"$work/stdout" 2>&1 &
@@ -112,6 +122,8 @@ SVPC_BUILD_DIR=$build "$root/scripts/tap-netns.sh" up "$config"
 ip link set svpc-onprem netns $onprem
 in_ns $onprem ip link set svpc-onprem address $onprem_mac
 in_ns $onprem ip addr add 192.168.1.1/24 dev svpc-onprem
+# Through the data plane the BGP peer's address is on the tunnel's link itself.
+[ "$via" = dataplane ] && in_ns $onprem ip addr add 169.254.0.2/29 dev svpc-onprem
 in_ns $onprem ip link set svpc-onprem up
 in_ns $onprem ip route add 10.0.0.0/8 dev svpc-onprem
 
@@ -224,4 +236,13 @@ wait_for 5 in_ns $ns_b ping -c 1 -W 1 192.168.1.1 || fail "ping b -> on-prem aft
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "svpcd did not stop cleanly"
 daemon_pid=
-echo "PASS: Cloud Router BGP with BIRD, routes in the data plane"
+if [ "$via" = dataplane ]; then
+  # The sessions really went through the engine: frames to and from the router's port.
+  python3 - "$counters" <<'PY' || fail "no BGP frames through the router's port"
+import json, sys
+cr = json.load(open(sys.argv[1]))["ports"]["cr"]
+assert cr["rx"] > 10 and cr["tx"] > 10, cr
+print("router port frames:", cr)
+PY
+fi
+echo "PASS: Cloud Router BGP ($via) with BIRD, routes in the data plane"
