@@ -351,6 +351,13 @@ Workload MakeWorkload(const WorkloadSpec& spec) {
   onprem.next_hop_kind = control::NextHopKind::kVpnTunnel;
   onprem.next_hop_ref = kTunnelRef;
   c.routes.push_back(onprem);
+  for (uint32_t i = 0; i + 2 < spec.routes && i < (1u << 14); ++i) {
+    control::Route office = onprem;
+    office.name = "onprem-office-" + std::to_string(i);
+    office.self_ref = std::string("projects/") + kHostProject + "/global/routes/" + office.name;
+    office.dest_range = Prefix{Addr(100, 64, 0, 0) + (i << 8), 24};
+    c.routes.push_back(office);
+  }
 
   c.firewalls = BaselineFirewalls();
   const uint32_t random_rules =

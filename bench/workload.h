@@ -5,10 +5,11 @@
 // Topology (fixed, whatever the rule count): host project `host-prj` with one network
 // `shared-vpc`, four service projects, four /22 subnets in two regions, `instances_per_subnet`
 // instances per subnet (1-3 of 40 network tags, one of 20 service accounts), a VPN tunnel to
-// on-prem 192.168.0.0/16 and a default route to the internet. Testbed: three ports, `west` and
-// `east` (every instance of the region, untagged, told apart by MAC) and `onprem` (the tunnel).
-// Firewall: three rules a real network has (allow internal at 65534, IAP SSH, health checks)
-// plus random realistic VPC rules over the same addresses, tags and service accounts.
+// on-prem 192.168.0.0/16 and a default route to the internet, plus on-prem /24s
+// (WorkloadSpec::routes). Testbed: three ports, `west` and `east` (every instance of the region,
+// untagged, told apart by MAC) and `onprem` (the tunnel). Firewall: three rules a real network has
+// (allow internal at 65534, IAP SSH, health checks) plus random realistic VPC rules over the same
+// addresses, tags and service accounts.
 
 #include <cstdint>
 #include <random>
@@ -31,6 +32,9 @@ struct WorkloadSpec {
   uint32_t rules = 1000;  // total VPC firewall rules, baseline rules included
   uint32_t instances_per_subnet = 100;
   uint64_t seed = 1;
+  // Static routes in all, the two every network has (internet, on-prem /16) included; the
+  // others are on-prem /24s in 100.64.0.0/10 through the tunnel, as a hybrid network has.
+  uint32_t routes = 10'000;
 };
 
 // An instance NIC as the traffic generator sees it.

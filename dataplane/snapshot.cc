@@ -57,17 +57,4 @@ bool Snapshot::BuildClassifier(std::string* error) {
   return true;
 }
 
-int32_t Snapshot::ClassifySource(uint16_t port, uint16_t vlan,
-                                 const MacAddr& src_mac) const noexcept {
-  const uint64_t key = MacVlanKey(vlan, src_mac);
-  const size_t mask = by_mac_.size() - 1;
-  for (size_t s = SlotOf(key, port);; s = (s + 1) & mask) {
-    const EndpointSlot& e = by_mac_[s];
-    if (e.endpoint < 0) break;
-    if (e.mac_vlan == key && e.port == port) return e.endpoint;
-  }
-  size_t slot = size_t{port} * 4096 + vlan;
-  return slot < default_endpoint_.size() ? default_endpoint_[slot] : -1;
-}
-
 }  // namespace svpc::dataplane

@@ -162,7 +162,18 @@ class Snapshot {
   // The endpoint a frame arriving on (port, vlan) from `src_mac` belongs to, or -1.
   // Exact (port, VLAN, MAC) match first; else the (port, VLAN) default: its external endpoint,
   // or its only instance endpoint (so captures whose MACs differ still classify).
-  int32_t ClassifySource(uint16_t port, uint16_t vlan, const MacAddr& src_mac) const noexcept;
+  // Inline: every packet calls it.
+  int32_t ClassifySource(uint16_t port, uint16_t vlan, const MacAddr& src_mac) const noexcept {
+    const uint64_t key = MacVlanKey(vlan, src_mac);
+    const size_t mask = by_mac_.size() - 1;
+    for (size_t s = SlotOf(key, port);; s = (s + 1) & mask) {
+      const EndpointSlot& e = by_mac_[s];
+      if (e.endpoint < 0) break;
+      if (e.mac_vlan == key && e.port == port) return e.endpoint;
+    }
+    const size_t slot = size_t{port} * 4096 + vlan;
+    return slot < default_endpoint_.size() ? default_endpoint_[slot] : -1;
+  }
 
  private:
   // (port, VLAN, MAC) -> endpoint, open addressing with linear probing at most half full. Our

@@ -11,6 +11,9 @@
 #include <atomic>
 #include <cstring>
 
+// The per-packet helpers of LookupBurst, inlined into it: as calls they cost ~15 cycles a packet.
+#define SVPC_HOT_INLINE [[gnu::always_inline]] inline
+
 namespace svpc::firewall {
 namespace {
 std::atomic<uint32_t> table_serial{0};
@@ -27,7 +30,7 @@ size_t HeapAllocated() {
 }
 }  // namespace
 
-ConnTrack::Candidates ConnTrack::BucketsOf(const FlowTuple& t) const noexcept {
+SVPC_HOT_INLINE ConnTrack::Candidates ConnTrack::BucketsOf(const FlowTuple& t) const noexcept {
   // The canonical form (lower address/port first) makes both directions hash alike.
   const bool src_low = t.src < t.dst || (t.src == t.dst && t.src_port <= t.dst_port);
   const uint64_t ips = src_low ? (uint64_t{t.src} << 32 | t.dst) : (uint64_t{t.dst} << 32 | t.src);
@@ -49,14 +52,14 @@ ConnTrack::Candidates ConnTrack::BucketsOf(const FlowTuple& t) const noexcept {
   return {first, second};
 }
 
-bool ConnTrack::Matches(const ConnEntry& e, const FlowTuple& t) noexcept {
+SVPC_HOT_INLINE bool ConnTrack::Matches(const ConnEntry& e, const FlowTuple& t) noexcept {
   if (!e.occupied || e.network != t.network || e.protocol != t.protocol) return false;
   return (e.src == t.src && e.dst == t.dst && e.src_port == t.src_port &&
           e.dst_port == t.dst_port) ||
          (e.src == t.dst && e.dst == t.src && e.src_port == t.dst_port && e.dst_port == t.src_port);
 }
 
-int32_t ConnTrack::Find(const FlowTuple& t, const Candidates& c) const noexcept {
+SVPC_HOT_INLINE int32_t ConnTrack::Find(const FlowTuple& t, const Candidates& c) const noexcept {
   const Bucket& first = buckets_[c.first];
   for (uint32_t w = 0; w < kWays; ++w) {
     if (Matches(first.way[w], t)) return static_cast<int32_t>(c.first * kWays + w);
@@ -207,13 +210,14 @@ ConnTrack::FragmentVerdict ConnTrack::LaterFragment(const FlowTuple& packet, uin
   return e.allowed ? FragmentVerdict::kAllowed : FragmentVerdict::kDenied;
 }
 
-bool ConnTrack::Expired(const ConnEntry& e, uint64_t now_ns) const noexcept {
+SVPC_HOT_INLINE bool ConnTrack::Expired(const ConnEntry& e, uint64_t now_ns) const noexcept {
   uint64_t timeout =
       e.tcp == TcpState::kClosed ? config_.tcp_closed_timeout_ns : config_.idle_timeout_ns;
   return now_ns > e.last_seen_ns && now_ns - e.last_seen_ns > timeout;
 }
 
-void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t flags) noexcept {
+SVPC_HOT_INLINE void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator,
+                                          uint8_t flags) noexcept {
   if (e.tcp == TcpState::kNone) return;
   if (flags & kTcpRst) {
     e.tcp = TcpState::kClosed;
@@ -250,8 +254,8 @@ void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
   }
 }
 
-int32_t ConnTrack::Resolve(int32_t handle, const FlowTuple& packet, uint8_t tcp_flags,
-                           uint64_t now_ns) noexcept {
+SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, const FlowTuple& packet,
+                                           uint8_t tcp_flags, uint64_t now_ns) noexcept {
   if (handle < 0) return kMiss;
   ConnEntry& e = Slot(handle);
   if (Expired(e, now_ns)) {
