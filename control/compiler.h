@@ -3,7 +3,7 @@
 // and secure tags, resolves every reference to an index, orders each NIC's firewall rules, builds
 // the firewall policies (one PolicySet) and each NIC's policy chains, each network's route table
 // (subnet routes named after their subnet, static routes, NIC ownership) and the endpoint
-// classifier. Needs the DPDK EAL (rte_lpm, rte_hash). Never half-builds:
+// classifier. Needs the DPDK EAL (rte_fib route tables). Never half-builds:
 // either a complete snapshot or nullptr with `error`.
 
 #include <memory>

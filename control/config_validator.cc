@@ -485,8 +485,10 @@ class Validator {
           break;
         }
         case NextHopKind::kIlb:
-          issues_.Warning(file, ref, "nextHopIlb",
-                          "internal load balancer next hops are not emulated; route ignored");
+          issues_.Warning(
+              file, ref, "nextHopIlb",
+              "load balancing is not emulated: the route goes to the instance holding the "
+              "forwarding rule's address (inactive when given as a forwarding rule)");
           break;
         default:
           break;

@@ -50,8 +50,10 @@ std::vector<std::string> BuildEalArgs(const EalRequest& request) {
     args.push_back("--file-prefix=" + request.program + "-" + std::to_string(getpid()));
   }
   if (!HasAny(user, {"--no-huge", "-m", "--socket-mem", "--huge-dir"})) {
-    // Route tables (64 MiB each, old and new side by side during a reload), mbuf pools, slack.
-    uint64_t needed_mib = 512 + 160ull * std::max<uint32_t>(request.networks, 1);
+    // Per network: its route table's FIB, 64 MiB, twice once routes change under RCU
+    // (routing/README.md), plus a reload's new table side by side with it; then mbuf pools,
+    // connection tracking (41 MB at 1,000,000), slack.
+    uint64_t needed_mib = 512 + 288ull * std::max<uint32_t>(request.networks, 1);
     if (FreeHugepageMiB() < needed_mib) {
       args.push_back("--no-huge");
       args.push_back("-m");

@@ -1,7 +1,7 @@
 #pragma once
 // Starting DPDK's EAL the way this machine can run it, for both `svpc replay` and `svpcd`:
 // hugepages when enough are free, otherwise --no-huge with a memory size computed from the
-// configuration (rte_lpm tables are 64 MiB per network, twice over during a reload); a file
+// configuration (a route table's rte_fib is 64 MiB, twice under RCU, plus a reload's new one); a file
 // prefix of our own so several processes run side by side; the testbed's devices as --vdev
 // or -a. Options the expert passes after `--` win over every default here.
 

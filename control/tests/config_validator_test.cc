@@ -713,7 +713,8 @@ TEST(ConfigValidatorTest, RouteToIlbIsAWarning) {
   LoadResult result = dir.Load();
   EXPECT_TRUE(result.ok()) << AllIssues(result);
   EXPECT_HAS_WARNING(result, kRtFile, kRtRef, "nextHopIlb",
-                     "internal load balancer next hops are not emulated; route ignored");
+                     "load balancing is not emulated: the route goes to the instance holding the "
+                     "forwarding rule's address (inactive when given as a forwarding rule)");
 }
 
 // --- Testbed --------------------------------------------------------------------------------
