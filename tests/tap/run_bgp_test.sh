@@ -10,6 +10,7 @@
 #   - then instance-b pings 192.168.1.1 through the engine; instance-a (us-west1) still cannot:
 #     REGIONAL dynamic routes apply in the router's region only;
 #   - the firewall still decides: on-prem -> instance-c tcp:5432 passes, tcp:80 is denied;
+#   - a SIGHUP reload keeps the session and the learned routes (the new tables get them);
 #   - BIRD withdraws the prefix (reconfigure): the route leaves the FIB, ping fails;
 #   - BIRD freezes (SIGSTOP): after the 3 s hold time every route learned from it is gone;
 #   - BIRD is killed and restarted: the routes come back.
@@ -209,6 +210,12 @@ got=$(in_ns $onprem nc -w 3 10.7.1.50 5432 </dev/null || true)
 got=$(in_ns $onprem nc -w 2 10.7.1.50 80 </dev/null || true)
 [ -z "$got" ] || fail "on-prem -> instance-c:80 should be denied by the firewall"
 pids=$(ip netns pids $ns_c); [ -z "$pids" ] || kill $pids 2>/dev/null || true
+
+echo "== SIGHUP reload: the new configuration's tables get the learned routes before traffic"
+kill -HUP "$daemon_pid"
+wait_for 10 grep -q "configuration generation 2 published" "$log" || fail "reload not published"
+in_ns $ns_b ping -c 1 -W 1 192.168.1.1 >/dev/null || fail "on-prem unreachable right after a reload"
+learned 192.168.0.0/16 || fail "the session lost its routes over a reload"
 
 echo "== BIRD withdraws 192.168.0.0/16: the route leaves the FIB"
 write_bird "route 192.168.50.0/24 unreachable;"
