@@ -376,7 +376,8 @@ void ParseTestbedFile(const json::value& root, const std::string& file,
       }
     }
     if (auto port = entry.String("port")) link.port = *port;
-    auto read_port = [&](std::string_view key, uint16_t& out) {
+    // Init-capture: clang 14 cannot capture a structured binding directly (C++20 P1091).
+    auto read_port = [&, &entry = entry](std::string_view key, uint16_t& out) {
       if (auto value = entry.Int(key)) {
         if (*value < 1 || *value > 65535) {
           entry.Error(key, "must be 1..65535 (got " + std::to_string(*value) + ")");

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iputils-ping netcat-openbsd iperf3 tcpdump procps python3 pciutils kmod
   bird2
+  clang-14 libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
