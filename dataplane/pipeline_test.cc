@@ -170,7 +170,11 @@ class PipelineTest : public testing::Test {
                      uint16_t in_port) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     EXPECT_NE(m, nullptr);
-    std::memcpy(rte_pktmbuf_append(m, frame.size()), frame.data(), frame.size());
+    // A zero-length frame has nothing to copy (memcpy from an empty vector's null data() is
+    // undefined behaviour: UBSan, scripts/test-sanitized.sh).
+    if (!frame.empty()) {
+      std::memcpy(rte_pktmbuf_append(m, frame.size()), frame.data(), frame.size());
+    }
     PacketMeta meta;
     meta.in_port = in_port;
     Burst burst{&m, &meta, 1};

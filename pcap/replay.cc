@@ -274,7 +274,11 @@ bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
         rte_mempool_free(pool);
         return false;
       }
-      std::memcpy(rte_pktmbuf_append(m, q.bytes.size()), q.bytes.data(), q.bytes.size());
+      // A zero-length frame has nothing to copy (memcpy from an empty vector's null data() is
+      // undefined behaviour: UBSan, scripts/test-sanitized.sh).
+      if (!q.bytes.empty()) {
+        std::memcpy(rte_pktmbuf_append(m, q.bytes.size()), q.bytes.data(), q.bytes.size());
+      }
       pkts[n] = m;
       items[n] = &q;
       meta[n] = PacketMeta{};
