@@ -1,9 +1,9 @@
 #pragma once
 // Starting DPDK's EAL the way this machine can run it, for both `svpc replay` and `svpcd`:
 // hugepages when enough are free, otherwise --no-huge with a memory size computed from the
-// configuration (a route table's rte_fib is 64 MiB, twice under RCU, plus a reload's new one); a file
-// prefix of our own so several processes run side by side; the testbed's devices as --vdev
-// or -a. Options the expert passes after `--` win over every default here.
+// configuration (a route table's rte_fib is 64 MiB, twice under RCU, plus a reload's new one); a
+// file prefix of our own so several processes run side by side; the testbed's devices as --vdev or
+// -a. Options the expert passes after `--` win over every default here.
 
 #include <cstdint>
 #include <string>

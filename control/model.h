@@ -312,7 +312,7 @@ struct CloudRouterLink {
   uint16_t listen_port = 179;
   uint16_t peer_port = 179;
   uint32_t max_learned_prefixes = kDefaultMaxLearnedPrefixes;  // 0: no limit
-  uint32_t keepalive_seconds = 0;     // 0: the router's bgp.keepaliveInterval (lab override)
+  uint32_t keepalive_seconds = 0;  // 0: the router's bgp.keepaliveInterval (lab override)
 };
 
 struct Testbed {
