@@ -247,8 +247,10 @@ class BirdInterop : public ::testing::Test {
     auto bird = FindProgram("bird");
     auto birdc = FindProgram("birdc");
     if (!bird || !birdc) {
-      GTEST_SKIP() << "BIRD 2 (`bird` and `birdc`) is not installed; install Debian's bird2 "
-                      "(scripts/install-deps.sh does) to run the interop tests";
+      // A failure, not a skip: CI installs BIRD, so a missing one is a broken setup that must
+      // not let the interop tests pass silently.
+      FAIL() << "BIRD 2 (`bird` and `birdc`) is not installed; install Debian's bird2 "
+                "(scripts/install-deps.sh does) to run the interop tests";
     }
     daemon_ = std::make_unique<BirdDaemon>(*bird, *birdc);
   }

@@ -1,5 +1,7 @@
 #include "firewall/classifier.h"
 
+#include "firewall/match.h"
+
 #include <rte_prefetch.h>
 
 #include <algorithm>
@@ -10,20 +12,6 @@
 
 namespace svpc::firewall {
 namespace {
-
-bool Intersects(std::span<const uint32_t> a, std::span<const uint32_t> b) {
-  auto ia = a.begin();
-  auto ib = b.begin();
-  while (ia != a.end() && ib != b.end()) {
-    if (*ia == *ib) return true;
-    if (*ia < *ib) {
-      ++ia;
-    } else {
-      ++ib;
-    }
-  }
-  return false;
-}
 
 // Interns id lists: key -> dense id in order of first appearance.
 class Interner {
