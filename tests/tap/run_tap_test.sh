@@ -46,8 +46,9 @@ ns_b=svpc-svc-b-instance-b
 ns_c=svpc-svc-c-instance-c
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# SVPC_WORKERS=N: the same test with N worker cores (queues per TAP, per-worker conntrack).
 "$build/control/svpcd" "$config" --log "$log" --counters "$counters" --counters-interval 1 \
-  --firewall-log "$work/firewall.jsonl" >"$work/stdout" 2>&1 &
+  --firewall-log "$work/firewall.jsonl" --workers "${SVPC_WORKERS:-1}" >"$work/stdout" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 100); do
   grep -q "serving" "$log" 2>/dev/null && break
