@@ -7,6 +7,7 @@
 #include "control/cmd_netns_plan.h"
 #include "control/cmd_replay.h"
 #include "control/cmd_routes.h"
+#include "control/cmd_trace.h"
 #include "control/cmd_validate.h"
 
 int main(int argc, char** argv) {
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   svpc::control::AddValidateCommand(app, exit_code);
   svpc::control::AddReplayCommand(app, exit_code, eal_args);
   svpc::control::AddRoutesCommand(app, exit_code, eal_args);
+  svpc::control::AddTraceCommand(app, exit_code, eal_args);
   svpc::control::AddNetnsPlanCommand(app, exit_code);
   svpc::control::AddBgpCommand(app, exit_code);
   try {

@@ -723,6 +723,19 @@ void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
 void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept {
   reset_.Run(burst, counters);
   parse_.Run(burst);
+  ProcessParsed(snap, burst, counters);
+}
+
+void Pipeline::ProcessOnPath(const Snapshot& snap, Burst& burst, Counters& counters,
+                             uint32_t flow_hash) const noexcept {
+  reset_.Run(burst, counters);
+  parse_.Run(burst);
+  for (uint16_t i = 0; i < burst.count; ++i) burst.meta[i].flow_hash = flow_hash;
+  ProcessParsed(snap, burst, counters);
+}
+
+void Pipeline::ProcessParsed(const Snapshot& snap, Burst& burst,
+                             Counters& counters) const noexcept {
   for (uint16_t start = 0; start < burst.count;) {
     const uint16_t end = PartEnd(burst, start);
     Burst part{burst.pkts + start, burst.meta + start, static_cast<uint16_t>(end - start)};
