@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "control/cmd_bgp.h"
+#include "control/cmd_billing.h"
 #include "control/cmd_netns_plan.h"
 #include "control/cmd_replay.h"
 #include "control/cmd_routes.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   svpc::control::AddTraceCommand(app, exit_code, eal_args);
   svpc::control::AddNetnsPlanCommand(app, exit_code);
   svpc::control::AddBgpCommand(app, exit_code);
+  svpc::control::AddBillingCommand(app, exit_code);
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {
