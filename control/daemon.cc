@@ -4,6 +4,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -20,6 +21,7 @@
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
 #include "control/engine_options.h"
+#include "control/telemetry.h"
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_store.h"
 #include "dataplane/worker.h"
@@ -84,6 +86,7 @@ class Daemon {
     eal.user_args = options_.eal_args;
     eal.networks = static_cast<uint32_t>(loaded.config.networks.size());
     eal.lcores = options_.workers + 1;
+    eal.telemetry = true;
     std::string error;
     if (!InitEal(eal, &error)) {
       spdlog::error("{}", error);
@@ -141,6 +144,16 @@ class Daemon {
       }
     }
     ConfigureRouterInterfaces(config);
+    // Live capture: dpdk-dumpcap (a secondary process, --file-prefix of this one) asks the
+    // packet capture framework to copy any port's traffic; it needs shared (huge)pages.
+    if (rte_pdump_init() != 0) {
+      spdlog::warn("packet capture (dpdk-dumpcap) unavailable: rte_pdump_init failed");
+    } else if (rte_eal_has_hugepages() == 0) {
+      spdlog::info(
+          "no hugepages: dpdk-dumpcap and dpdk-telemetry.py cannot attach (reserve hugepages, "
+          "scripts/nic-setup.sh hugepages N, for live capture)");
+    }
+    if (!RegisterTelemetry()) spdlog::warn("DPDK telemetry: cannot register /svpc commands");
     // The configured capacity is the whole engine's: each worker tracks its share.
     firewall::ConnTrack::Config per_worker = conntrack_config_;
     per_worker.capacity = std::max<uint32_t>(1, conntrack_config_.capacity / workers);
@@ -216,6 +229,7 @@ class Daemon {
         if (ec) return;
         ReportTableFull();
         WriteFirewallRecords();
+        PublishTelemetry();
         if (bgp_changed_ || ++health_ticks_ % 25 == 0) WriteBgpStatus();  // uptimes, each 5 s
         arm_health();
       });
@@ -240,6 +254,7 @@ class Daemon {
       spdlog::warn("{} firewall log event(s) dropped: the log ring was full", log_dropped);
     }
     WriteCounters();
+    rte_pdump_uninit();
     ports_.Close();
     workers_.clear();
     conntracks_.clear();
@@ -446,6 +461,44 @@ class Daemon {
       out << pcap::CountersJson(SumCounters(), *snap) << '\n';
     }
     std::rename(tmp.c_str(), options_.counters_file.c_str());
+  }
+
+  // What DPDK telemetry answers (control/telemetry.h): a copy, made here where snapshots may be
+  // read.
+  void PublishTelemetry() {
+    const dataplane::Snapshot* snap = store_->Acquire();
+    const dataplane::Counters sum = SumCounters();
+    TelemetryTables t;
+    for (size_t p = 0; p < snap->port_names.size(); ++p) {
+      t.ports.emplace_back(snap->port_names[p] + ".rx", sum.port_rx[p]);
+      t.ports.emplace_back(snap->port_names[p] + ".tx", sum.port_tx[p]);
+    }
+    for (int v = 0; v < dataplane::kVerdictCount; ++v) {
+      t.verdicts.emplace_back(dataplane::VerdictName(static_cast<dataplane::Verdict>(v)),
+                              sum.verdicts[v]);
+    }
+    for (int c = 1; c < dataplane::kDropCauseCount; ++c) {
+      t.drops.emplace_back(dataplane::DropCauseName(static_cast<dataplane::DropCause>(c)),
+                           sum.drops[c]);
+    }
+    uint64_t live = 0;
+    for (const auto& w : workers_) live += w->live_connections();
+    t.conntrack = {
+        {"live", live}, {"capacity", conntrack_config_.capacity}, {"workers", workers_.size()}};
+    for (const dataplane::NetworkInfo& net : snap->networks) {
+      for (uint32_t r = 0; r < net.firewall.size(); ++r) {
+        t.rules.emplace_back("network:" + net.name + "/firewall:" + net.firewall.rule(r).name,
+                             snap->RuleHits(net.rule_hit_base + r));
+      }
+    }
+    for (uint32_t p = 0; p < snap->billing_projects.size(); ++p) {
+      uint64_t bytes = 0;
+      for (uint32_t k = 0; k < dataplane::kEgressKindCount; ++k) {
+        bytes += snap->BillingTotal(p, static_cast<dataplane::EgressKind>(k)).bytes;
+      }
+      t.billing.emplace_back(snap->billing_projects[p], bytes);
+    }
+    UpdateTelemetry(std::move(t));
   }
 
   // Every worker's counters added up (each worker writes only its own).

@@ -82,7 +82,9 @@ std::vector<std::string> BuildEalArgs(const EalRequest& request) {
     }
   }
   if (!HasAny(user, {"--log-level"})) args.push_back("--log-level=warning");
-  if (!HasAny(user, {"--telemetry", "--no-telemetry"})) args.push_back("--no-telemetry");
+  if (!request.telemetry && !HasAny(user, {"--telemetry", "--no-telemetry"})) {
+    args.push_back("--no-telemetry");
+  }
   bool user_devices = HasAny(user, {"--vdev", "-a", "--allow", "-b", "--block", "--no-pci"});
   if (!user_devices) {
     for (std::string& a : dataplane::EalDeviceArgs(request.devices)) args.push_back(std::move(a));
