@@ -14,12 +14,15 @@ config=$work/config
 cp -r "$root/examples/hybrid-cloud/config" "$config"
 log=$work/svpcd.log
 daemon_pid=
+restore_hugepages=
 namespaces=$("$build/control/svpc" netns-plan "$config" | awk '{print $2}')
 
 cleanup() {
   set +e
   [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
   for ns in $namespaces; do ip netns del "$ns" 2>/dev/null; done
+  # Give back what this test reserved, so the other tests run as they would without it.
+  [ -n "$restore_hugepages" ] && echo "$restore_hugepages" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,6 +37,7 @@ fail() {
 free_mib=$(awk '/HugePages_Free/ {f=$2} /Hugepagesize/ {s=$2} END {print f*s/1024}' /proc/meminfo)
 total_mib=$(awk '/HugePages_Total/ {t=$2} /Hugepagesize/ {s=$2} END {print t*s/1024}' /proc/meminfo)
 if [ "${free_mib%.*}" -lt 1024 ]; then
+  restore_hugepages=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages)
   "$root/scripts/nic-setup.sh" hugepages $(( ${total_mib%.*} + 1024 )) >/dev/null
 fi
 
