@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/progress.h"
 #include "dataplane/pipeline.h"
 #include "pcap/pcap_file.h"
 
@@ -247,8 +248,10 @@ bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
     summary->packets++;
   };
 
+  Progress progress("replay", queue.size(), "packets");
   size_t next = 0;
   while (next < queue.size()) {
+    progress.Update(next);
     uint16_t n = 0;
     const uint16_t port = queue[next].port;
     while (next < queue.size() && n < dataplane::kBurstSize && queue[next].port == port) {
