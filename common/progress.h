@@ -47,10 +47,17 @@ class Progress {
   }
 
  private:
+  // 1234567 -> "1,234,567" (built back to front: GCC 12 warns wrongly on string::insert here).
   static std::string Grouped(uint64_t n) {
-    std::string digits = std::to_string(n);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
-    return digits;
+    std::string out;
+    int digits = 0;
+    do {
+      if (digits > 0 && digits % 3 == 0) out.push_back(',');
+      out.push_back(static_cast<char>('0' + n % 10));
+      n /= 10;
+      ++digits;
+    } while (n > 0);
+    return std::string(out.rbegin(), out.rend());
   }
 
   std::string what_;
