@@ -269,6 +269,11 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
       info.nic_name = nic.name;
       info.project = inst.project;
       info.subnetwork_name = subnet->second->name;
+      if (subnet->second->flow_logs.enabled) {
+        info.flow_log_interval_ns = uint64_t{subnet->second->flow_logs.interval_s} * 1'000'000'000;
+        info.flow_log_threshold =
+            static_cast<uint64_t>(subnet->second->flow_logs.sampling * 4294967296.0);
+      }
       info.network = net->second;
       info.ip = nic.ip;
       for (const AliasRange& a : nic.alias_ranges) info.alias_ranges.push_back(a.range);

@@ -32,6 +32,9 @@ namespace {
 
 constexpr uint32_t kMbufsPerPort = 4096;
 constexpr uint32_t kFirewallLogRing = 65536;
+// VPC Flow Logs per worker: flows aggregated at once, records in flight between drains (200 ms).
+constexpr uint32_t kFlowLogFlows = 262144;
+constexpr uint32_t kFlowLogRing = 65536;
 
 struct WorkerLaunch {
   dataplane::Worker* worker;
@@ -175,11 +178,23 @@ class Daemon {
         }
       }
     }
+    if (!options_.flow_log_file.empty()) {
+      flow_records_.open(options_.flow_log_file, std::ios::app);
+      for (uint32_t w = 0; w < workers; ++w) {
+        flow_logs_.push_back(dataplane::FlowLog::Create(kFlowLogFlows, kFlowLogRing, &error));
+        if (!flow_logs_.back() || !flow_records_) {
+          spdlog::error("cannot write flow logs to {}: {}", options_.flow_log_file,
+                        error.empty() ? "cannot open the file" : error);
+          return 2;
+        }
+      }
+    }
     std::vector<WorkerLaunch> launches(workers);
     for (uint32_t w = 0; w < workers; ++w) {
       workers_.push_back(std::make_unique<dataplane::Worker>(
           w, *store_, ports_, conntracks_[w].get(), on_rule_change_,
           firewall_logs_.empty() ? nullptr : firewall_logs_[w].get()));
+      if (!flow_logs_.empty()) workers_[w]->set_flow_log(flow_logs_[w].get());
       launches[w] = WorkerLaunch{workers_[w].get(), &stop_};
       rte_eal_remote_launch(WorkerMain, &launches[w], worker_lcores[w]);
     }
@@ -230,6 +245,7 @@ class Daemon {
         ReportTableFull();
         WriteFirewallRecords();
         PublishTelemetry();
+        WriteFlowRecords();
         if (bgp_changed_ || ++health_ticks_ % 25 == 0) WriteBgpStatus();  // uptimes, each 5 s
         arm_health();
       });
@@ -248,6 +264,9 @@ class Daemon {
           "not written",
           stale_log_events_);
     }
+    // The workers have stopped: the intervals still open are written now.
+    for (const auto& log : flow_logs_) log->FlushAll();
+    WriteFlowRecords();
     uint64_t log_dropped = 0;
     for (const auto& log : firewall_logs_) log_dropped += log->dropped();
     if (log_dropped > 0) {
@@ -259,6 +278,7 @@ class Daemon {
     workers_.clear();
     conntracks_.clear();
     firewall_logs_.clear();  // DPDK objects go before rte_eal_cleanup
+    flow_logs_.clear();
     routers_.reset();
     store_.reset();
     rte_mempool_free(pool);
@@ -463,6 +483,26 @@ class Daemon {
     std::rename(tmp.c_str(), options_.counters_file.c_str());
   }
 
+  // VPC Flow Logs: drains the workers' records. Records of a replaced snapshot generation are
+  // counted, not written (their NIC indices refer to the old configuration).
+  void WriteFlowRecords() {
+    if (flow_logs_.empty()) return;
+    const dataplane::Snapshot* snap = store_->Acquire();
+    dataplane::FlowRecord records[256];
+    for (const auto& log : flow_logs_) {
+      for (uint32_t n; (n = log->Drain(records, 256)) > 0;) {
+        for (uint32_t i = 0; i < n; ++i) {
+          if (records[i].generation != snap->generation) {
+            ++stale_flow_records_;
+            continue;
+          }
+          flow_records_ << pcap::FlowLogRecordJson(*snap, records[i]) << '\n';
+        }
+      }
+    }
+    flow_records_.flush();
+  }
+
   // What DPDK telemetry answers (control/telemetry.h): a copy, made here where snapshots may be
   // read.
   void PublishTelemetry() {
@@ -517,6 +557,9 @@ class Daemon {
   dataplane::OnRuleChange on_rule_change_ = dataplane::OnRuleChange::kContinue;
   std::vector<std::unique_ptr<firewall::ConnTrack>> conntracks_;        // one per worker
   std::vector<std::unique_ptr<dataplane::FirewallLog>> firewall_logs_;  // one per worker
+  std::vector<std::unique_ptr<dataplane::FlowLog>> flow_logs_;          // one per worker
+  std::ofstream flow_records_;
+  uint64_t stale_flow_records_ = 0;
   std::ofstream firewall_records_;
   uint64_t stale_log_events_ = 0;
   uint64_t table_full_reported_ = 0;

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--counters-interval", options.counters_interval_s, "seconds between writes");
   app.add_option("--firewall-log", options.firewall_log_file,
                  "append Firewall Rules Logging records (JSON lines) to this file");
+  app.add_option("--flow-log", options.flow_log_file,
+                 "append VPC Flow Logs records (JSON lines) for subnets with logConfig.enable");
   app.add_option("--bgp-status", options.bgp_status_file,
                  "write Cloud Router BGP sessions and routes (JSON) here on every change; "
                  "`svpc bgp FILE` prints it");

@@ -720,6 +720,39 @@ void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
   }
 }
 
+// VPC Flow Logs: the sender's record (SRC) when its subnet logs, the receiver's (DEST) when its
+// subnet does, for sampled connections.
+void Pipeline::NoteFlow(const Snapshot& snap, const PacketMeta& meta) const noexcept {
+  const NicInfo* src = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
+  const NicInfo* dst =
+      meta.dst_nic >= 0 && meta.verdict == Verdict::kDeliver ? &snap.nics[meta.dst_nic] : nullptr;
+  const bool src_logs = src != nullptr && src->flow_log_interval_ns != 0;
+  const bool dst_logs = dst != nullptr && dst->flow_log_interval_ns != 0;
+  if (!src_logs && !dst_logs) return;
+  FlowRecord key;
+  key.generation = snap.generation;
+  key.network = static_cast<uint32_t>(meta.network);
+  key.src = meta.src;
+  key.dst = meta.dst;
+  key.src_port = meta.has_ports ? meta.src_port : 0;
+  key.dst_port = meta.has_ports ? meta.dst_port : 0;
+  key.protocol = meta.protocol;
+  if (src_logs && FlowSampled(meta.src, meta.dst, key.src_port, key.dst_port, meta.protocol,
+                              src->flow_log_threshold)) {
+    key.reporter = FlowReporter::kSrc;
+    key.nic = meta.src_nic;
+    key.remote_nic = dst != nullptr ? meta.dst_nic : -1;
+    flow_log_->Note(key, meta.ip_total_length, meta.time_ns, src->flow_log_interval_ns);
+  }
+  if (dst_logs && FlowSampled(meta.src, meta.dst, key.src_port, key.dst_port, meta.protocol,
+                              dst->flow_log_threshold)) {
+    key.reporter = FlowReporter::kDest;
+    key.nic = meta.dst_nic;
+    key.remote_nic = meta.src_nic;
+    flow_log_->Note(key, meta.ip_total_length, meta.time_ns, dst->flow_log_interval_ns);
+  }
+}
+
 void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept {
   reset_.Run(burst, counters);
   parse_.Run(burst);
@@ -750,6 +783,7 @@ void Pipeline::ProcessParsed(const Snapshot& snap, Burst& burst,
       counters.drops[static_cast<int>(meta.cause)]++;
       continue;
     }
+    if (flow_log_ != nullptr && !meta.control_plane) NoteFlow(snap, meta);
     // Egress billing: what an instance sent that left it (delivered or forwarded), to its
     // project; through a VPN gateway, to the gateway's project.
     if (meta.src_nic < 0 || meta.control_plane || meta.dst_endpoint < 0) continue;

@@ -13,6 +13,7 @@
 
 #include "dataplane/counters.h"
 #include "dataplane/firewall_log.h"
+#include "dataplane/flow_log.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/snapshot.h"
 #include "firewall/conntrack.h"
@@ -111,6 +112,10 @@ class Pipeline {
                     FirewallLog* log = nullptr, uint32_t worker = 0)
       : conntrack_(conntrack), on_rule_change_(on_rule_change), log_(log), worker_(worker) {}
 
+  // VPC Flow Logs (dataplane/flow_log.h): packets of instances whose subnet logs flows are
+  // counted in `flow_log`; nullptr = off.
+  void set_flow_log(FlowLog* flow_log) { flow_log_ = flow_log; }
+
   // meta[i].in_port and meta[i].time_ns must be set by the caller; the rest is reset here.
   void Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
   // Process with every packet's ECMP hash set to `flow_hash` instead of the headers' hash: ECMP
@@ -120,6 +125,7 @@ class Pipeline {
 
  private:
   static uint16_t PartEnd(const Burst& burst, uint16_t start) noexcept;
+  void NoteFlow(const Snapshot& snap, const PacketMeta& meta) const noexcept;
   // Everything after parsing: the stages in parts (PartEnd), then the verdict counters.
   void ProcessParsed(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
   void RunStages(const Snapshot& snap, Burst& part) const noexcept;
@@ -127,6 +133,7 @@ class Pipeline {
   firewall::ConnTrack* conntrack_;
   OnRuleChange on_rule_change_;
   FirewallLog* log_;
+  FlowLog* flow_log_ = nullptr;
   uint32_t worker_;
   ResetStage reset_;
   ParseStage parse_;

@@ -92,6 +92,10 @@ struct NicInfo {
   bool egress_policy_path = false;
   bool ingress_policy_path = false;
   uint32_t route_view = routing::RouteTable::kUntaggedView;
+  // VPC Flow Logs of its subnet: the aggregation interval (0 = off) and the sample threshold
+  // (flowSampling * 2^32, dataplane/flow_log.h).
+  uint64_t flow_log_interval_ns = 0;
+  uint64_t flow_log_threshold = 0;
   int32_t endpoint = -1;  // where the testbed wires it; -1 = nowhere
   MacAddr mac;            // the NIC's MAC
   MacAddr gateway_mac;    // its subnet gateway's MAC: answers ARP, sources delivered frames

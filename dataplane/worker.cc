@@ -66,6 +66,7 @@ int Worker::Run(const std::atomic<bool>& stop) noexcept {
       conntrack_->Sweep(now_ns, kSweepBudget);
       live_connections_.store(conntrack_->size(), std::memory_order_relaxed);
     }
+    if (received == 0 && flow_log_ != nullptr) flow_log_->Expire(now_ns, kSweepBudget);
     store_.Quiescent(id_);
   }
   store_.Offline(id_);

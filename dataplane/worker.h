@@ -33,6 +33,12 @@ class Worker {
         conntrack_(conntrack),
         pipeline_(conntrack, on_rule_change, log, id) {}
 
+  // VPC Flow Logs: this worker's table (nullable); idle loops emit the intervals that ended.
+  void set_flow_log(FlowLog* flow_log) {
+    flow_log_ = flow_log;
+    pipeline_.set_flow_log(flow_log);
+  }
+
   // Loops until `stop` is set. Returns 0.
   int Run(const std::atomic<bool>& stop) noexcept;
   const Counters& counters() const { return counters_; }
@@ -48,6 +54,7 @@ class Worker {
   SnapshotStore& store_;
   const PortSet& ports_;
   firewall::ConnTrack* conntrack_;
+  FlowLog* flow_log_ = nullptr;
   Pipeline pipeline_;
   std::atomic<uint32_t> live_connections_{0};
   Counters counters_;
