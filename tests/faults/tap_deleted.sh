@@ -6,7 +6,7 @@
 # DPDK's output stay quiet); the other ports keep forwarding (no ping a -> b lost, the
 # connection works); the daemon reports the port's state (transmit failing, then the count);
 # a SIGHUP reload is still accepted and the port stays gone (ports change only on restart);
-# SIGTERM still stops cleanly.
+# SIGTERM still stops cleanly; a restart brings the port back.
 set -euo pipefail
 . "$(dirname "$0")/../tap/lib.sh"
 tap_setup fault-tap-deleted
@@ -49,5 +49,11 @@ in_ns $ns_a ping -c 3 -i 0.2 -W 1 $ip_b >/dev/null || fail "a -> b after the rel
 if in_ns $ns_a ping -c 1 -W 1 $ip_c >/dev/null 2>&1; then fail "instance-c answered without its TAP"; fi
 counters_settle
 echo "TX_FAILED: $(counter "c['drops']['TX_FAILED']"), vm-c tx: $(counter "c['ports']['vm-c']['tx']")"
+svpcd_stop
+echo "== restart: svpcd creates the TAP again, tap-netns.sh moves it, instance-c answers"
+: >"$log"
+svpcd_start
+netns_up
+wait_for 5 in_ns $ns_a ping -c 1 -W 1 $ip_c || fail "instance-c unreachable after a restart"
 svpcd_stop
 echo "PASS: fault.tap_deleted"

@@ -57,13 +57,17 @@ tap_cleanup() {
     kill -TERM "$daemon_pid" 2>/dev/null
     wait "$daemon_pid" 2>/dev/null
   fi
-  # By name, not through tap-netns.sh: a test may leave a broken file in the configuration.
-  local ns pids
-  for ns in $tap_namespaces; do
-    pids=$(ip netns pids "$ns" 2>/dev/null)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
+  # Background jobs (ping, iperf3, servers) and what they started: one left alive keeps the
+  # test's output pipe open and CTest waiting.
+  local job
+  for job in $(jobs -p); do
+    pkill -KILL -P "$job" 2>/dev/null
+    kill -KILL "$job" 2>/dev/null
   done
+  kill_namespace_processes
+  # By name, not through tap-netns.sh: a test may leave a broken file in the configuration.
+  local ns
+  for ns in $tap_namespaces; do ip netns del "$ns" 2>/dev/null; done
   [ "${SVPC_KEEP_WORK:-0}" = 1 ] && echo "work directory kept: $work" || rm -rf "$work"
   exit $status
 }
@@ -122,7 +126,20 @@ svpcd_start() {
   fail "svpcd did not start"
 }
 
-netns_up() { SVPC_BUILD_DIR=$build "$root/scripts/tap-netns.sh" up "$config" >/dev/null; }
+kill_namespace_processes() {
+  local ns pids
+  for ns in $tap_namespaces; do
+    pids=$(ip netns pids "$ns" 2>/dev/null) || true
+    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  done
+}
+
+# tap-netns.sh re-creates namespaces that exist (after a restart): what still runs in the old
+# ones would outlive them unseen.
+netns_up() {
+  kill_namespace_processes
+  SVPC_BUILD_DIR=$build "$root/scripts/tap-netns.sh" up "$config" >/dev/null
+}
 
 svpcd_stop() {
   kill -TERM "$daemon_pid"
