@@ -27,16 +27,18 @@ lx_b=svpcbench-b
 lx_r=svpcbench-router
 on_cleanup "for ns in $lx_a $lx_b $lx_r; do ip netns pids \$ns | xargs -r kill -KILL; ip netns del \$ns; done"
 
-measure() {  # $1: client namespace, $2: server namespace; sets tput_mbps, rtt_ms
+measure() {  # $1: client namespace, $2: server namespace; sets tput_mbps, rtt_ms, rtt_min_ms
   in_ns "$2" iperf3 -s -1 -D -p 5201 --logfile "$work/iperf-server-$2.log"
   sleep 0.3
   in_ns "$1" iperf3 -c $ip_b -p 5201 -t "$seconds" -J >"$work/iperf-$1.json" \
     || fail "iperf3 $1 -> $ip_b: $(tail -5 "$work/iperf-$1.json")"
   tput_mbps=$(python3 -c "import json,sys; print('%.0f' % (json.load(open(sys.argv[1]))['end']['sum_received']['bits_per_second'] / 1e6))" "$work/iperf-$1.json")
-  in_ns "$1" ping -q -c "$pings" -i 0.01 -W 1 $ip_b >"$work/ping-$1.out" || fail "ping $1 -> $ip_b: $(cat "$work/ping-$1.out")"
-  # rtt min/avg/max/mdev = 0.041/0.062/0.212/0.020 ms
-  rtt_ms=$(awk -F'[/ ]' '/^rtt/ {print $8}' "$work/ping-$1.out")
-  [ -n "$rtt_ms" ] || fail "no ping summary: $(cat "$work/ping-$1.out")"
+  in_ns "$1" ping -c "$pings" -i 0.01 -W 1 $ip_b >"$work/ping-$1.out" || fail "ping $1 -> $ip_b: $(cat "$work/ping-$1.out")"
+  # The median of the replies' times (robust to a busy shared machine), and the minimum.
+  read -r rtt_ms rtt_min_ms < <(python3 -c "
+import re, statistics, sys
+times = [float(t) for t in re.findall(r'time=([0-9.]+) ms', open(sys.argv[1]).read())]
+print(statistics.median(times), min(times))" "$work/ping-$1.out") || fail "no ping times: $(cat "$work/ping-$1.out")"
 }
 
 echo "== svpcd: instance-a -> instance-b through the engine on net_tap ports ($seconds s iperf3, $pings pings)" >&2
@@ -46,6 +48,7 @@ wait_for 5 in_ns $ns_a ping -c 1 -W 1 $ip_b || fail "instance-a cannot ping inst
 measure $ns_a $ns_b
 svpcd_tput=$tput_mbps
 svpcd_rtt=$rtt_ms
+svpcd_rtt_min=$rtt_min_ms
 svpcd_stop
 for ns in $tap_namespaces; do ip netns del "$ns" 2>/dev/null || true; done
 
@@ -92,6 +95,7 @@ if in_ns $lx_b nc -z -w 1 $ip_a 8080 2>/dev/null; then fail "the Linux router le
 measure $lx_a $lx_b
 linux_tput=$tput_mbps
 linux_rtt=$rtt_ms
+linux_rtt_min=$rtt_min_ms
 # veth hands the kernel 64 KB TCP segments (TSO/GSO/GRO); DPDK's net_tap carries one MTU-sized
 # frame per read/write. The same router with those offloads off shows the per-packet cost.
 echo "== Linux again, segmentation offloads off on every veth (one packet per MTU, as on a TAP)" >&2
@@ -104,19 +108,21 @@ linux_pp_tput=$tput_mbps
 linux_pp_rtt=$rtt_ms
 
 python3 - "$svpcd_tput" "$linux_tput" "$linux_pp_tput" "$svpcd_rtt" "$linux_rtt" "$linux_pp_rtt" \
-  "$seconds" "$pings" "$json" <<'PY'
+  "$svpcd_rtt_min" "$linux_rtt_min" "$seconds" "$pings" "$json" <<'PY'
 import json, sys
-st, lt, lpt, sr, lr, lpr = (float(x) for x in sys.argv[1:7])
-seconds, pings, as_json = int(sys.argv[7]), int(sys.argv[8]), sys.argv[9] == "1"
+st, lt, lpt, sr, lr, lpr, smin, lmin = (float(x) for x in sys.argv[1:9])
+seconds, pings, as_json = int(sys.argv[9]), int(sys.argv[10]), sys.argv[11] == "1"
 result = {"svpcd_tcp_mbps": st, "linux_tcp_mbps": lt, "linux_no_offload_tcp_mbps": lpt,
           "tcp_ratio": round(st / lt, 3), "tcp_ratio_no_offload": round(st / lpt, 3),
           "svpcd_rtt_ms": sr, "linux_rtt_ms": lr, "linux_no_offload_rtt_ms": lpr,
-          "rtt_ratio": round(sr / lr, 2), "seconds": seconds, "pings": pings}
+          "rtt_ratio": round(sr / lr, 2), "svpcd_rtt_min_ms": smin, "linux_rtt_min_ms": lmin,
+          "seconds": seconds, "pings": pings}
 if as_json:
     print(json.dumps(result))
 else:
     print(f"instance-a -> instance-b, iperf3 TCP {seconds} s, {pings} pings every 10 ms")
     print(f"{'':24}{'svpcd':>10}{'Linux+nft':>12}{'ratio':>8}{'Linux+nft, no offloads':>24}{'ratio':>8}")
     print(f"{'TCP throughput (Mbit/s)':24}{st:>10.0f}{lt:>12.0f}{st / lt:>8.3f}{lpt:>24.0f}{st / lpt:>8.3f}")
-    print(f"{'ping RTT avg (ms)':24}{sr:>10.3f}{lr:>12.3f}{sr / lr:>8.2f}{lpr:>24.3f}{sr / lpr:>8.2f}")
+    print(f"{'ping RTT median (ms)':24}{sr:>10.3f}{lr:>12.3f}{sr / lr:>8.2f}{lpr:>24.3f}{sr / lpr:>8.2f}")
+    print(f"{'ping RTT min (ms)':24}{smin:>10.3f}{lmin:>12.3f}{smin / lmin:>8.2f}")
 PY
