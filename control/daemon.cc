@@ -84,7 +84,7 @@ class Daemon {
     eal.devices = devices;
     eal.user_args = options_.eal_args;
     eal.networks = static_cast<uint32_t>(loaded.config.networks.size());
-    eal.lcores = 2;
+    eal.lcores = options_.workers + 1;
     std::string error;
     if (!InitEal(eal, &error)) {
       spdlog::error("{}", error);
@@ -98,51 +98,86 @@ class Daemon {
  private:
   int Serve(const Config& config, const std::vector<std::string>& devices) {
     std::string error;
-    unsigned worker_lcore = rte_get_next_lcore(-1, 1, 0);
-    if (worker_lcore >= RTE_MAX_LCORE) {
-      spdlog::error("svpcd needs two lcores (main + one worker); EAL gave {}", rte_lcore_count());
+    const uint32_t workers = options_.workers == 0 ? 1 : options_.workers;
+    std::vector<unsigned> worker_lcores;
+    for (unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+         lcore < RTE_MAX_LCORE && worker_lcores.size() < workers;
+         lcore = rte_get_next_lcore(lcore, 1, 0)) {
+      worker_lcores.push_back(lcore);
+    }
+    if (worker_lcores.size() < workers) {
+      spdlog::error("svpcd needs {} lcores (main + {} worker(s)); EAL gave {}", workers + 1,
+                    workers, rte_lcore_count());
       return 2;
     }
-    rte_mempool* pool = rte_pktmbuf_pool_create("svpcd_mbufs", kMbufsPerPort * devices.size() - 1,
-                                                256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    rte_mempool* pool =
+        rte_pktmbuf_pool_create("svpcd_mbufs", kMbufsPerPort * devices.size() * workers - 1, 256, 0,
+                                RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
     if (pool == nullptr) {
       spdlog::error("cannot allocate the mbuf pool");
       return 2;
     }
-    store_ = std::make_unique<dataplane::SnapshotStore>(1);
+    store_ = std::make_unique<dataplane::SnapshotStore>(workers);
     auto snap = CompileSnapshot(config, &error);
     if (!snap) {
       spdlog::error("compiling the configuration: {}", error);
       return 2;
     }
+    snap->AllocateRuleHits(workers);
     snap->generation = ++generation_;
     AttachRcu(*snap);
     store_->Publish(std::move(snap));
-    if (!ports_.Open(devices, pool, &error)) {
+    if (!ports_.Open(devices, pool, static_cast<uint16_t>(workers), &error)) {
       spdlog::error("{}", error);
       return 2;
+    }
+    if (workers > 1) {
+      for (uint16_t p = 0; p < ports_.size(); ++p) {
+        if (ports_.hashes(p)) continue;
+        spdlog::warn(
+            "port {} ({}): the device does not hash packets over its queues (no RSS); each "
+            "queue delivers what fills it, so both directions of a flow must arrive on the same "
+            "queue index for the connection tracking of one worker to see them",
+            testbed_.ports[p].name, devices[p]);
+      }
     }
     ConfigureRouterInterfaces(config);
-    conntrack_ = firewall::ConnTrack::Create(conntrack_config_, &error);
-    if (!conntrack_) {
-      spdlog::error("{}", error);
-      return 2;
-    }
-    if (!options_.firewall_log_file.empty()) {
-      firewall_log_ = dataplane::FirewallLog::Create(kFirewallLogRing, &error);
-      firewall_records_.open(options_.firewall_log_file, std::ios::app);
-      if (!firewall_log_ || !firewall_records_) {
-        spdlog::error("cannot log firewall records to {}: {}", options_.firewall_log_file,
-                      error.empty() ? "cannot open the file" : error);
+    // The configured capacity is the whole engine's: each worker tracks its share.
+    firewall::ConnTrack::Config per_worker = conntrack_config_;
+    per_worker.capacity = std::max<uint32_t>(1, conntrack_config_.capacity / workers);
+    for (uint32_t w = 0; w < workers; ++w) {
+      conntracks_.push_back(firewall::ConnTrack::Create(per_worker, &error));
+      if (!conntracks_.back()) {
+        spdlog::error("{}", error);
         return 2;
       }
     }
-    worker_ = std::make_unique<dataplane::Worker>(0, *store_, ports_, conntrack_.get(),
-                                                  on_rule_change_, firewall_log_.get());
-    WorkerLaunch launch{worker_.get(), &stop_};
-    rte_eal_remote_launch(WorkerMain, &launch, worker_lcore);
-    spdlog::info("svpcd: serving {} port(s) on lcore {}, configuration generation {}",
-                 devices.size(), worker_lcore, generation_);
+    if (!options_.firewall_log_file.empty()) {
+      firewall_records_.open(options_.firewall_log_file, std::ios::app);
+      for (uint32_t w = 0; w < workers; ++w) {
+        firewall_logs_.push_back(dataplane::FirewallLog::Create(kFirewallLogRing, &error));
+        if (!firewall_logs_.back() || !firewall_records_) {
+          spdlog::error("cannot log firewall records to {}: {}", options_.firewall_log_file,
+                        error.empty() ? "cannot open the file" : error);
+          return 2;
+        }
+      }
+    }
+    std::vector<WorkerLaunch> launches(workers);
+    for (uint32_t w = 0; w < workers; ++w) {
+      workers_.push_back(std::make_unique<dataplane::Worker>(
+          w, *store_, ports_, conntracks_[w].get(), on_rule_change_,
+          firewall_logs_.empty() ? nullptr : firewall_logs_[w].get()));
+      launches[w] = WorkerLaunch{workers_[w].get(), &stop_};
+      rte_eal_remote_launch(WorkerMain, &launches[w], worker_lcores[w]);
+    }
+    std::string lcores;
+    for (unsigned lcore : worker_lcores)
+      lcores += (lcores.empty() ? "" : ",") + std::to_string(lcore);
+    spdlog::info(
+        "svpcd: serving {} port(s) with {} worker(s) on lcore(s) {}, configuration "
+        "generation {}",
+        devices.size(), workers, lcores, generation_);
 
     boost::asio::io_context io;
     routers_ = std::make_unique<CloudRouters>(io, [this] { return store_->MutableCurrent(); });
@@ -201,15 +236,16 @@ class Daemon {
           "not written",
           stale_log_events_);
     }
-    if (firewall_log_ && firewall_log_->dropped() > 0) {
-      spdlog::warn("{} firewall log event(s) dropped: the log ring was full",
-                   firewall_log_->dropped());
+    uint64_t log_dropped = 0;
+    for (const auto& log : firewall_logs_) log_dropped += log->dropped();
+    if (log_dropped > 0) {
+      spdlog::warn("{} firewall log event(s) dropped: the log ring was full", log_dropped);
     }
     WriteCounters();
     ports_.Close();
-    worker_.reset();
-    conntrack_.reset();
-    firewall_log_.reset();  // DPDK objects go before rte_eal_cleanup
+    workers_.clear();
+    conntracks_.clear();
+    firewall_logs_.clear();  // DPDK objects go before rte_eal_cleanup
     routers_.reset();
     store_.reset();
     rte_mempool_free(pool);
@@ -246,6 +282,7 @@ class Daemon {
                     error, generation_);
       return;
     }
+    snap->AllocateRuleHits(static_cast<uint32_t>(workers_.size()));
     snap->generation = ++generation_;
     WriteFirewallRecords();
     CarryRuleHits(*store_->Acquire(), *snap);
@@ -259,16 +296,18 @@ class Daemon {
   // snapshot generation is no longer current are counted, not written (their rule indices
   // refer to the old rules); Reload drains just before publishing to keep these rare.
   void WriteFirewallRecords() {
-    if (!firewall_log_) return;
+    if (firewall_logs_.empty()) return;
     const dataplane::Snapshot* snap = store_->Acquire();
     dataplane::LogEvent events[256];
-    for (uint32_t n; (n = firewall_log_->Drain(events, 256)) > 0;) {
-      for (uint32_t i = 0; i < n; ++i) {
-        if (events[i].generation != snap->generation) {
-          ++stale_log_events_;
-          continue;
+    for (const auto& log : firewall_logs_) {
+      for (uint32_t n; (n = log->Drain(events, 256)) > 0;) {
+        for (uint32_t i = 0; i < n; ++i) {
+          if (events[i].generation != snap->generation) {
+            ++stale_log_events_;
+            continue;
+          }
+          firewall_records_ << pcap::FirewallLogRecordJson(*snap, events[i]) << '\n';
         }
-        firewall_records_ << pcap::FirewallLogRecordJson(*snap, events[i]) << '\n';
       }
     }
     firewall_records_.flush();
@@ -281,7 +320,7 @@ class Daemon {
     std::map<std::pair<std::string, std::string>, uint64_t> hits;
     for (const dataplane::NetworkInfo& net : old_snap.networks) {
       for (uint32_t r = 0; r < net.firewall.size(); ++r) {
-        hits[{net.ref, net.firewall.rule(r).name}] = old_snap.rule_hits[net.rule_hit_base + r];
+        hits[{net.ref, net.firewall.rule(r).name}] = old_snap.RuleHits(net.rule_hit_base + r);
       }
     }
     for (const dataplane::NetworkInfo& net : new_snap.networks) {
@@ -296,7 +335,7 @@ class Daemon {
       const firewall::Policy& policy = old_snap.policies.policy(p);
       for (uint32_t r = 0; r < policy.rules.size(); ++r) {
         policy_hits[{old_snap.policy_refs[p], policy.rules[r].priority}] =
-            old_snap.rule_hits[old_snap.policy_rule_hit_base[p] + r];
+            old_snap.RuleHits(old_snap.policy_rule_hit_base[p] + r);
       }
     }
     for (uint32_t p = 0; p < new_snap.policies.size(); ++p) {
@@ -313,16 +352,18 @@ class Daemon {
   // The connection table being full is an operator problem: say so, at most every 10 s.
   void ReportTableFull() {
     uint64_t dropped =
-        worker_->counters().drops[static_cast<int>(dataplane::DropCause::kConntrackTableFull)];
+        SumCounters().drops[static_cast<int>(dataplane::DropCause::kConntrackTableFull)];
     auto now = std::chrono::steady_clock::now();
     if (dropped == table_full_reported_ || now - table_full_logged_at_ < std::chrono::seconds(10)) {
       return;
     }
     spdlog::warn(
-        "connection table full ({} entries): {} new connection(s) dropped since the last report "
-        "(CONNTRACK_TABLE_FULL); established connections keep working. Raise "
+        "connection table full ({} entries{}): {} new connection(s) dropped since the last "
+        "report (CONNTRACK_TABLE_FULL); established connections keep working. Raise "
         "--conntrack-capacity or lower --conntrack-idle-timeout",
-        conntrack_->capacity(), dropped - table_full_reported_);
+        conntrack_config_.capacity,
+        workers_.size() > 1 ? fmt::format(", {} per worker", conntracks_[0]->capacity()) : "",
+        dropped - table_full_reported_);
     table_full_reported_ = dropped;
     table_full_logged_at_ = now;
   }
@@ -421,25 +462,32 @@ class Daemon {
   }
 
   void WriteCounters() {
-    if (options_.counters_file.empty() || !worker_) return;
+    if (options_.counters_file.empty() || workers_.empty()) return;
     const dataplane::Snapshot* snap = store_->Acquire();
     std::string tmp = options_.counters_file + ".tmp";
     {
       std::ofstream out(tmp);
-      out << pcap::CountersJson(worker_->counters(), *snap) << '\n';
+      out << pcap::CountersJson(SumCounters(), *snap) << '\n';
     }
     std::rename(tmp.c_str(), options_.counters_file.c_str());
+  }
+
+  // Every worker's counters added up (each worker writes only its own).
+  dataplane::Counters SumCounters() const {
+    dataplane::Counters sum;
+    for (const auto& worker : workers_) sum.Add(worker->counters());
+    return sum;
   }
 
   const DaemonOptions& options_;
   Testbed testbed_;
   dataplane::PortSet ports_;
   std::unique_ptr<dataplane::SnapshotStore> store_;
-  std::unique_ptr<dataplane::Worker> worker_;
+  std::vector<std::unique_ptr<dataplane::Worker>> workers_;
   firewall::ConnTrack::Config conntrack_config_;
   dataplane::OnRuleChange on_rule_change_ = dataplane::OnRuleChange::kContinue;
-  std::unique_ptr<firewall::ConnTrack> conntrack_;
-  std::unique_ptr<dataplane::FirewallLog> firewall_log_;
+  std::vector<std::unique_ptr<firewall::ConnTrack>> conntracks_;        // one per worker
+  std::vector<std::unique_ptr<dataplane::FirewallLog>> firewall_logs_;  // one per worker
   std::ofstream firewall_records_;
   uint64_t stale_log_events_ = 0;
   uint64_t table_full_reported_ = 0;

@@ -258,11 +258,12 @@ FirewallDecision FromPolicies(const firewall::PolicyDecision& d) {
 }
 
 // Counts the deciding rule's hit (implied rules are not counted).
-void NoteDecision(const Snapshot& snap, uint32_t network, const FirewallDecision& d) noexcept {
+void NoteDecision(const Snapshot& snap, uint32_t network, const FirewallDecision& d,
+                  uint32_t worker) noexcept {
   if (d.rule < 0) return;
   const uint32_t base = d.policy == firewall::kNoPolicy ? snap.networks[network].rule_hit_base
                                                         : snap.policy_rule_hit_base[d.policy];
-  snap.rule_hits[base + d.rule]++;
+  snap.RuleHitSlice(worker)[base + d.rule]++;
 }
 
 LogEvent EventOf(const Snapshot& snap, const PacketMeta& m, firewall::Direction direction,
@@ -447,7 +448,8 @@ void ConntrackStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
   }
 }
 
-void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& burst) const noexcept {
+void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& burst,
+                              uint32_t worker) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done || meta.src_nic < 0) continue;
@@ -460,7 +462,7 @@ void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& bur
         Decide(snap, snap.nics[meta.src_nic], firewall::Direction::kEgress, KeyOf(meta), nullptr);
     meta.egress_rule = d.rule;
     meta.egress_policy = d.policy;
-    NoteDecision(snap, meta.network, d);
+    NoteDecision(snap, meta.network, d, worker);
     if (d.action == firewall::Action::kDeny) {
       meta.Drop(DropCause::kFirewallRule);
       if (log != nullptr && RuleLogs(snap, meta, d.rule, d.policy)) {
@@ -588,8 +590,8 @@ bool RecheckConnection(const Snapshot& snap, const firewall::ConnEntry& entry, b
 }
 
 void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
-                               OnRuleChange on_rule_change, FirewallLog* log,
-                               Burst& burst) const noexcept {
+                               OnRuleChange on_rule_change, FirewallLog* log, Burst& burst,
+                               uint32_t worker) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done) continue;
@@ -619,7 +621,7 @@ void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
                                       SenderIdentified(sender, nic, meta.src) ? sender : nullptr);
     meta.ingress_rule = d.rule;
     meta.ingress_policy = d.policy;
-    NoteDecision(snap, nic.network, d);
+    NoteDecision(snap, nic.network, d, worker);
     if (d.action == firewall::Action::kDeny) {
       meta.Drop(DropCause::kFirewallRule);
       if (log != nullptr && RuleLogs(snap, meta, d.rule, d.policy)) {
@@ -699,9 +701,9 @@ uint16_t Pipeline::PartEnd(const Burst& burst, uint16_t start) noexcept {
 void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
   classify_.Run(snap, part);
   conntrack_lookup_.Run(snap, conntrack_, part);
-  egress_firewall_.Run(snap, log_, part);
+  egress_firewall_.Run(snap, log_, part, worker_);
   route_.Run(snap, part);
-  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, log_, part);
+  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, log_, part, worker_);
   conntrack_commit_.Run(snap, conntrack_, log_, part);
   rewrite_.Run(snap, part);
   if (conntrack_ == nullptr) return;

@@ -68,7 +68,9 @@ class ConntrackStage {
 // Egress rules of the sending instance.
 class EgressFirewallStage {
  public:
-  void Run(const Snapshot& snap, FirewallLog* log, Burst& burst) const noexcept;
+  // `worker`: whose slice of the rule hit counters the decisions count in.
+  void Run(const Snapshot& snap, FirewallLog* log, Burst& burst,
+           uint32_t worker = 0) const noexcept;
 };
 
 // Route selection in the network and next-hop resolution to a NIC or an external endpoint.
@@ -82,7 +84,7 @@ class RouteStage {
 class IngressFirewallStage {
  public:
   void Run(const Snapshot& snap, firewall::ConnTrack* conntrack, OnRuleChange on_rule_change,
-           FirewallLog* log, Burst& burst) const noexcept;
+           FirewallLog* log, Burst& burst, uint32_t worker = 0) const noexcept;
 };
 
 // Starts tracking connections that rules just allowed (and logs them when their rules say
@@ -102,11 +104,12 @@ class RewriteStage {
 class Pipeline {
  public:
   // `conntrack` is the worker's table (outlives snapshots); nullptr = stateless evaluation.
-  // `log` receives Firewall Rules Logging events; nullptr = logging off.
+  // `log` receives Firewall Rules Logging events; nullptr = logging off. `worker`: the worker's
+  // index, whose slice of the snapshot's rule hit counters this pipeline writes.
   explicit Pipeline(firewall::ConnTrack* conntrack = nullptr,
                     OnRuleChange on_rule_change = OnRuleChange::kContinue,
-                    FirewallLog* log = nullptr)
-      : conntrack_(conntrack), on_rule_change_(on_rule_change), log_(log) {}
+                    FirewallLog* log = nullptr, uint32_t worker = 0)
+      : conntrack_(conntrack), on_rule_change_(on_rule_change), log_(log), worker_(worker) {}
 
   // meta[i].in_port and meta[i].time_ns must be set by the caller; the rest is reset here.
   void Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
@@ -118,6 +121,7 @@ class Pipeline {
   firewall::ConnTrack* conntrack_;
   OnRuleChange on_rule_change_;
   FirewallLog* log_;
+  uint32_t worker_;
   ResetStage reset_;
   ParseStage parse_;
   ClassifyStage classify_;

@@ -150,11 +150,25 @@ class Snapshot {
   // Per-rule hit counters: how many decisions (new connections, denied packets) each VPC
   // firewall rule made, at networks[n].rule_hit_base + rule index, and each firewall policy rule,
   // at policy_rule_hit_base[p] + index in Policy::rules. The one mutable part of a snapshot:
-  // written by the worker, read by the control thread (single worker for now).
+  // one slice per worker (`rule_hit_stride` apart, whole cache lines, so workers never write the
+  // same line), each written only by its worker; the control thread reads their sum.
   std::unique_ptr<uint64_t[]> rule_hits;
   size_t rule_hit_count = 0;
+  size_t rule_hit_stride = 0;
+  uint32_t rule_hit_slices = 1;
   std::vector<uint32_t> policy_rule_hit_base;
-  void AllocateRuleHits();
+  // (Re)allocates zeroed counters for `workers` workers.
+  void AllocateRuleHits(uint32_t workers = 1);
+  // Worker `worker`'s slice (slice 0 for an index out of range).
+  uint64_t* RuleHitSlice(uint32_t worker) const noexcept {
+    return rule_hits.get() + (worker < rule_hit_slices ? worker : 0) * rule_hit_stride;
+  }
+  // Every worker's hits of counter `index` (a base above + rule index).
+  uint64_t RuleHits(size_t index) const noexcept {
+    uint64_t sum = 0;
+    for (uint32_t w = 0; w < rule_hit_slices; ++w) sum += rule_hits[w * rule_hit_stride + index];
+    return sum;
+  }
 
   // Builds the classification tables from `endpoints`. Call once after filling the vectors.
   bool BuildClassifier(std::string* error);

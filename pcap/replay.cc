@@ -350,7 +350,7 @@ std::string CountersJson(const dataplane::Counters& c, const dataplane::Snapshot
   for (const dataplane::NetworkInfo& net : snap.networks) {
     for (uint32_t r = 0; r < net.firewall.size(); ++r) {
       rules["network:" + net.name + "/firewall:" + net.firewall.rule(r).name] =
-          snap.rule_hits[net.rule_hit_base + r];
+          snap.RuleHits(net.rule_hit_base + r);
     }
   }
   counters["firewall_rules"] = rules;
@@ -359,7 +359,7 @@ std::string CountersJson(const dataplane::Counters& c, const dataplane::Snapshot
     const firewall::Policy& policy = snap.policies.policy(p);
     for (uint32_t r = 0; r < policy.rules.size(); ++r) {
       policy_rules[snap.policy_refs[p] + " priority " + std::to_string(policy.rules[r].priority)] =
-          snap.rule_hits[snap.policy_rule_hit_base[p] + r];
+          snap.RuleHits(snap.policy_rule_hit_base[p] + r);
     }
   }
   counters["firewall_policy_rules"] = policy_rules;
