@@ -91,6 +91,14 @@ class Daemon {
       return 2;
     }
     int status = Serve(loaded.config, devices);
+    // Serve's error paths return with DPDK objects still held (the snapshot's FIBs, connection
+    // tables, open ports): freeing them after rte_eal_cleanup crashed svpcd on a failed start.
+    ports_.Close();
+    workers_.clear();
+    conntracks_.clear();
+    firewall_logs_.clear();
+    routers_.reset();
+    store_.reset();
     rte_eal_cleanup();
     return status;
   }

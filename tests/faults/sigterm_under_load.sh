@@ -9,6 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../tap/lib.sh"
 tap_setup fault-sigterm
+unset SVPC_WORKERS  # the capture port (net_pcap, one queue) takes one worker
 add_iperf_rule
 capture=$work/internet.pcap
 python3 - "$config/testbed.json" "$capture" <<'PY'

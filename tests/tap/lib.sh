@@ -5,6 +5,7 @@
 #   . "$(dirname "$0")/../tap/lib.sh"
 #   tap_setup NAME          root check, lock, $work, $config (a copy), $log, $counters, trap
 #   svpcd_start [ARGS...]   svpcd on $config (--log, --counters every second, ARGS); $daemon_pid
+#                           (SVPC_WORKERS=N adds --workers N)
 #   netns_up                one namespace per instance ($ns_a, $ns_b, $ns_c)
 #   svpcd_stop              SIGTERM, wait, checks exit 0 and "stopped cleanly"
 #   on_cleanup 'COMMAND'    run COMMAND at exit (before the namespaces go)
@@ -114,8 +115,11 @@ traffic_drops() {
 counters_settle() { sleep 1.5; }
 
 svpcd_start() {
-  "$svpcd_bin" "$config" --log "$log" --counters "$counters" --counters-interval 1 "$@" \
-    >"$work/svpcd.stdout" 2>&1 &
+  # SVPC_WORKERS=N runs any of these tests with N worker cores.
+  local workers=()
+  if [ -n "${SVPC_WORKERS:-}" ]; then workers=(--workers "$SVPC_WORKERS"); fi
+  "$svpcd_bin" "$config" --log "$log" --counters "$counters" --counters-interval 1 \
+    "${workers[@]}" "$@" >"$work/svpcd.stdout" 2>&1 &
   daemon_pid=$!
   local _
   for _ in $(seq 1 100); do

@@ -9,8 +9,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 tap_setup tap
-# SVPC_WORKERS=N: the same test with N worker cores (queues per TAP, per-worker conntrack).
-svpcd_start --firewall-log "$work/firewall.jsonl" --workers "${SVPC_WORKERS:-1}"
+# SVPC_WORKERS=N: the same test with N worker cores (queues per TAP, per-worker conntrack);
+# svpcd_start passes it.
+svpcd_start --firewall-log "$work/firewall.jsonl"
 netns_up
 
 echo "== ping instance-a (svc-a) -> instance-b (svc-b): allowed by allow-internal-icmp"
