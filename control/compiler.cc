@@ -594,7 +594,21 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
   snap->tag_names = tags.Names();
   snap->service_account_names = sas.Names();
   snap->secure_tag_names = secure_tags.Names();
-  snap->AllocateRuleHits();
+  // Billing accounts: every instance's project, and each VPN tunnel's (the gateway's) project.
+  std::map<std::string, uint32_t> billing_index;
+  auto billing_project = [&](const std::string& project) {
+    auto [it, added] = billing_index.emplace(project, snap->billing_projects.size());
+    if (added) snap->billing_projects.push_back(project);
+    return it->second;
+  };
+  for (dataplane::NicInfo& nic : snap->nics) nic.billing_project = billing_project(nic.project);
+  for (dataplane::EndpointInfo& e : snap->endpoints) {
+    if (e.kind != EndpointKind::kVpnTunnel) continue;
+    // projects/P/regions/R/vpnTunnels/T
+    const size_t start = e.name.find('/') + 1;
+    e.billing_project = billing_project(e.name.substr(start, e.name.find('/', start) - start));
+  }
+  snap->AllocateWorkerCounters();
   return snap;
 }
 

@@ -131,7 +131,7 @@ class Daemon {
       spdlog::error("compiling the configuration: {}", error);
       return 2;
     }
-    snap->AllocateRuleHits(workers);
+    snap->AllocateWorkerCounters(workers);
     snap->generation = ++generation_;
     AttachRcu(*snap);
     store_->Publish(std::move(snap));
@@ -290,7 +290,7 @@ class Daemon {
                     error, generation_);
       return;
     }
-    snap->AllocateRuleHits(static_cast<uint32_t>(workers_.size()));
+    snap->AllocateWorkerCounters(static_cast<uint32_t>(workers_.size()));
     snap->generation = ++generation_;
     WriteFirewallRecords();
     CarryRuleHits(*store_->Acquire(), *snap);
@@ -322,8 +322,8 @@ class Daemon {
   }
 
   // Per-rule hit counters survive a reload for rules that keep their network and name, and for
-  // policy rules that keep their policy and priority (the few decisions made between this copy
-  // and the swap are lost).
+  // policy rules that keep their policy and priority; billing for projects that remain (the few
+  // packets counted between this copy and the swap are lost).
   static void CarryRuleHits(const dataplane::Snapshot& old_snap, dataplane::Snapshot& new_snap) {
     std::map<std::pair<std::string, std::string>, uint64_t> hits;
     for (const dataplane::NetworkInfo& net : old_snap.networks) {
@@ -335,6 +335,16 @@ class Daemon {
       for (uint32_t r = 0; r < net.firewall.size(); ++r) {
         auto it = hits.find({net.ref, net.firewall.rule(r).name});
         if (it != hits.end()) new_snap.rule_hits[net.rule_hit_base + r] = it->second;
+      }
+    }
+    // Billing: by project and egress kind.
+    for (uint32_t p = 0; p < old_snap.billing_projects.size(); ++p) {
+      for (uint32_t q = 0; q < new_snap.billing_projects.size(); ++q) {
+        if (new_snap.billing_projects[q] != old_snap.billing_projects[p]) continue;
+        for (uint32_t k = 0; k < dataplane::kEgressKindCount; ++k) {
+          new_snap.billing[q * dataplane::kEgressKindCount + k] =
+              old_snap.BillingTotal(p, static_cast<dataplane::EgressKind>(k));
+        }
       }
     }
     // Firewall policy rules: by policy reference and priority.

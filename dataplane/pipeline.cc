@@ -723,16 +723,50 @@ void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
 void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept {
   reset_.Run(burst, counters);
   parse_.Run(burst);
+  ProcessParsed(snap, burst, counters);
+}
+
+void Pipeline::ProcessOnPath(const Snapshot& snap, Burst& burst, Counters& counters,
+                             uint32_t flow_hash) const noexcept {
+  reset_.Run(burst, counters);
+  parse_.Run(burst);
+  for (uint16_t i = 0; i < burst.count; ++i) burst.meta[i].flow_hash = flow_hash;
+  ProcessParsed(snap, burst, counters);
+}
+
+void Pipeline::ProcessParsed(const Snapshot& snap, Burst& burst,
+                             Counters& counters) const noexcept {
   for (uint16_t start = 0; start < burst.count;) {
     const uint16_t end = PartEnd(burst, start);
     Burst part{burst.pkts + start, burst.meta + start, static_cast<uint16_t>(end - start)};
     RunStages(snap, part);
     start = end;
   }
+  BillingCell* billing = snap.BillingSlice(worker_);
   for (uint16_t i = 0; i < burst.count; ++i) {
     const PacketMeta& meta = burst.meta[i];
     counters.verdicts[static_cast<int>(meta.verdict)]++;
-    if (meta.verdict == Verdict::kDrop) counters.drops[static_cast<int>(meta.cause)]++;
+    if (meta.verdict == Verdict::kDrop) {
+      counters.drops[static_cast<int>(meta.cause)]++;
+      continue;
+    }
+    // Egress billing: what an instance sent that left it (delivered or forwarded), to its
+    // project; through a VPN gateway, to the gateway's project.
+    if (meta.src_nic < 0 || meta.control_plane || meta.dst_endpoint < 0) continue;
+    const EndpointInfo& out = snap.endpoints[meta.dst_endpoint];
+    EgressKind kind = EgressKind::kToInstance;
+    uint32_t project = snap.nics[meta.src_nic].billing_project;
+    if (out.kind == EndpointKind::kVpnTunnel) {
+      kind = EgressKind::kViaVpnGateway;
+      project = out.billing_project;
+    } else if (out.kind == EndpointKind::kInterconnectAttachment) {
+      kind = EgressKind::kViaInterconnect;
+    } else if (out.kind == EndpointKind::kInternet) {
+      kind = EgressKind::kToInternet;
+    }
+    BillingCell& cell = billing[project * kEgressKindCount + static_cast<uint32_t>(kind)];
+    cell.packets++;
+    cell.bytes += meta.ip_total_length;
   }
 }
 

@@ -113,9 +113,15 @@ class Pipeline {
 
   // meta[i].in_port and meta[i].time_ns must be set by the caller; the rest is reset here.
   void Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
+  // Process with every packet's ECMP hash set to `flow_hash` instead of the headers' hash: ECMP
+  // groups pick member flow_hash % size, so `svpc trace` walks each path with 0, 1, 2, ...
+  void ProcessOnPath(const Snapshot& snap, Burst& burst, Counters& counters,
+                     uint32_t flow_hash) const noexcept;
 
  private:
   static uint16_t PartEnd(const Burst& burst, uint16_t start) noexcept;
+  // Everything after parsing: the stages in parts (PartEnd), then the verdict counters.
+  void ProcessParsed(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
   void RunStages(const Snapshot& snap, Burst& part) const noexcept;
 
   firewall::ConnTrack* conntrack_;

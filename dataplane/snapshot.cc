@@ -5,7 +5,7 @@
 #include <utility>
 
 namespace svpc::dataplane {
-void Snapshot::AllocateRuleHits(uint32_t workers) {
+void Snapshot::AllocateWorkerCounters(uint32_t workers) {
   rule_hit_count = 0;
   for (NetworkInfo& net : networks) {
     net.rule_hit_base = static_cast<uint32_t>(rule_hit_count);
@@ -19,6 +19,9 @@ void Snapshot::AllocateRuleHits(uint32_t workers) {
   rule_hit_slices = workers == 0 ? 1 : workers;
   rule_hit_stride = (rule_hit_count + 1 + 7) / 8 * 8;  // whole 64-byte lines per worker
   rule_hits = std::make_unique<uint64_t[]>(rule_hit_stride * rule_hit_slices);
+  // Whole 64-byte lines per worker (four 16-byte cells), one spare project for safety.
+  billing_stride = ((billing_projects.size() + 1) * kEgressKindCount + 3) / 4 * 4;
+  billing = std::make_unique<BillingCell[]>(billing_stride * rule_hit_slices);
 }
 
 Snapshot::~Snapshot() = default;

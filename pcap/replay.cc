@@ -325,6 +325,26 @@ bool RunReplay(const Snapshot& snap, const std::vector<ReplayInput>& inputs,
   return true;
 }
 
+static boost::json::object BillingJson(const dataplane::Snapshot& snap) {
+  static constexpr const char* kKinds[dataplane::kEgressKindCount] = {
+      "to_instances", "to_internet", "via_vpn_gateway", "via_interconnect"};
+  boost::json::object billing;
+  for (uint32_t p = 0; p < snap.billing_projects.size(); ++p) {
+    boost::json::object project;
+    uint64_t packets = 0, bytes = 0;
+    for (uint32_t k = 0; k < dataplane::kEgressKindCount; ++k) {
+      const dataplane::BillingCell c = snap.BillingTotal(p, static_cast<dataplane::EgressKind>(k));
+      project[kKinds[k]] = {{"packets", c.packets}, {"bytes", c.bytes}};
+      packets += c.packets;
+      bytes += c.bytes;
+    }
+    project["egress_packets"] = packets;
+    project["egress_bytes"] = bytes;
+    billing[snap.billing_projects[p]] = std::move(project);
+  }
+  return billing;
+}
+
 std::string CountersJson(const dataplane::Counters& c, const dataplane::Snapshot& snap) {
   const std::vector<std::string>& port_names = snap.port_names;
   boost::json::object counters;
@@ -363,6 +383,7 @@ std::string CountersJson(const dataplane::Counters& c, const dataplane::Snapshot
     }
   }
   counters["firewall_policy_rules"] = policy_rules;
+  counters["billing"] = BillingJson(snap);
   return boost::json::serialize(counters);
 }
 

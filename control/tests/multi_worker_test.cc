@@ -46,7 +46,7 @@ class MultiWorkerTest : public ::testing::Test {
     std::string error;
     auto snap = CompileSnapshot(loaded.config, &error);
     ASSERT_NE(snap, nullptr) << error;
-    snap->AllocateRuleHits(kQueues);
+    snap->AllocateWorkerCounters(kQueues);
     snap->generation = 1;
     store_ = std::make_unique<dataplane::SnapshotStore>(kQueues);
     store_->Publish(std::move(snap));
