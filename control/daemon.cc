@@ -1,6 +1,7 @@
 #include "control/daemon.h"
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -96,6 +97,14 @@ class Daemon {
       return 2;
     }
     int status = Serve(loaded.config, devices);
+    // Serve's error paths return with DPDK objects still held (the snapshot's FIBs, connection
+    // tables, open ports): freeing them after rte_eal_cleanup crashed svpcd on a failed start.
+    ports_.Close();
+    workers_.clear();
+    conntracks_.clear();
+    firewall_logs_.clear();
+    routers_.reset();
+    store_.reset();
     rte_eal_cleanup();
     return status;
   }
@@ -243,6 +252,7 @@ class Daemon {
       health_timer.async_wait([&](const boost::system::error_code& ec) {
         if (ec) return;
         ReportTableFull();
+        if (health_ticks_ % 5 == 0) CheckPorts();  // each second
         WriteFirewallRecords();
         PublishTelemetry();
         WriteFlowRecords();
@@ -411,6 +421,38 @@ class Daemon {
     table_full_logged_at_ = now;
   }
 
+  // A port whose device refuses frames (a net_tap whose interface was deleted, a NIC that lost
+  // its link) is reported when it starts failing and when it recovers, not per frame: the
+  // worker counts those frames as TX_FAILED and moves on. Ports are opened once; a deleted TAP
+  // comes back only with a restart (control/README.md, "Daemon").
+  void CheckPorts() {
+    port_health_.resize(ports_.size());
+    for (uint16_t i = 0; i < ports_.size(); ++i) {
+      rte_eth_stats stats{};
+      if (rte_eth_stats_get(ports_.dpdk_port(i), &stats) != 0) continue;
+      PortHealth& port = port_health_[i];
+      const uint64_t refused = stats.oerrors - port.tx_errors;
+      const uint64_t sent = stats.opackets - port.tx_packets;
+      port.tx_errors = stats.oerrors;
+      port.tx_packets = stats.opackets;
+      const std::string& name = testbed_.ports[i].name;
+      if (refused > 0 && !port.failing) {
+        port.failing = true;
+        port.errors_when_failed = stats.oerrors - refused;
+        spdlog::error(
+            "port {}: transmit failing: the device refused {} frame(s) in the last second "
+            "(a net_tap port whose interface was deleted, or a link down); frames to it are "
+            "dropped as TX_FAILED; the other ports keep forwarding. A deleted TAP comes back "
+            "only when svpcd restarts",
+            name, refused);
+      } else if (port.failing && refused == 0 && sent > 0) {
+        port.failing = false;
+        spdlog::info("port {}: transmitting again ({} frame(s) refused while it failed)", name,
+                     stats.oerrors - port.errors_when_failed);
+      }
+    }
+  }
+
   // Cloud Routers whose BGP goes through the data plane: the kernel side of their TAP port
   // gets the router's MAC and interface addresses, so the speaker can bind to them and the
   // kernel's TCP carries the sessions the engine hands over.
@@ -569,6 +611,13 @@ class Daemon {
   std::unique_ptr<CloudRouters> routers_;
   bool bgp_changed_ = false;
   uint64_t health_ticks_ = 0;
+  struct PortHealth {
+    uint64_t tx_errors = 0;
+    uint64_t tx_packets = 0;
+    uint64_t errors_when_failed = 0;
+    bool failing = false;
+  };
+  std::vector<PortHealth> port_health_;  // per port, as ports_
 };
 
 }  // namespace
