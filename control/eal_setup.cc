@@ -75,11 +75,11 @@ std::vector<std::string> BuildEalArgs(const EalRequest& request) {
     // (routing/README.md), plus a reload's new table side by side with it; then mbuf pools,
     // connection tracking (41 MB at 1,000,000), slack.
     uint64_t needed_mib = 512 + 288ull * std::max<uint32_t>(request.networks, 1);
-    if (FreeHugepageMiB() < needed_mib) {
-      args.push_back("--no-huge");
-      args.push_back("-m");
-      args.push_back(std::to_string(needed_mib));
-    }
+    // On hugepages too, the memory is taken at start (-m): taken on demand, a later route table
+    // or reload could find the pages gone to another process.
+    if (FreeHugepageMiB() < needed_mib) args.push_back("--no-huge");
+    args.push_back("-m");
+    args.push_back(std::to_string(needed_mib));
   }
   if (!HasAny(user, {"--log-level"})) args.push_back("--log-level=warning");
   if (!request.telemetry && !HasAny(user, {"--telemetry", "--no-telemetry"})) {
