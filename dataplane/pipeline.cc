@@ -486,6 +486,7 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
     }
     meta.route = hit.route;
     const routing::Route& route = net.routes->route(hit.route);
+    meta.route_kind = route.kind;
     meta.subnet_route = route.next_hop == routing::NextHopType::kSubnet;
     switch (route.next_hop) {
       case routing::NextHopType::kSubnet:
@@ -783,6 +784,7 @@ void Pipeline::ProcessParsed(const Snapshot& snap, Burst& burst,
       counters.drops[static_cast<int>(meta.cause)]++;
       continue;
     }
+    if (meta.route >= 0) counters.routed[static_cast<int>(meta.route_kind)]++;
     if (flow_log_ != nullptr && !meta.control_plane) NoteFlow(snap, meta);
     // Egress billing: what an instance sent that left it (delivered or forwarded), to its
     // project; through a VPN gateway, to the gateway's project.

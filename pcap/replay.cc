@@ -411,6 +411,11 @@ std::string CountersJson(const dataplane::Counters& c, const dataplane::Snapshot
     drops[dataplane::DropCauseName(static_cast<dataplane::DropCause>(cause))] = c.drops[cause];
   }
   counters["drops"] = drops;
+  static constexpr const char* kRouteKinds[routing::kRouteKindCount] = {"subnet", "static",
+                                                                        "dynamic", "peering"};
+  boost::json::object routed;
+  for (int k = 0; k < routing::kRouteKindCount; ++k) routed[kRouteKinds[k]] = c.routed[k];
+  counters["routed"] = routed;
   boost::json::object rules;
   for (const dataplane::NetworkInfo& net : snap.networks) {
     for (uint32_t r = 0; r < net.firewall.size(); ++r) {
