@@ -19,6 +19,11 @@ struct DaemonOptions {
   std::string counters_file;      // written on stop and every `counters_interval_s`
   std::string firewall_log_file;  // Firewall Rules Logging records (JSON lines); empty = off
   std::string bgp_status_file;    // Cloud Router sessions and routes (JSON), on every change
+  // The control API (api/README.md): ADDRESS:PORT, empty = off. A non-loopback address is
+  // refused unless api_allow_remote.
+  std::string api_listen = "127.0.0.1:9180";
+  bool api_allow_remote = false;
+  std::string audit_log_file;  // the API's audit log (JSON lines); empty = none
   unsigned counters_interval_s = 5;
   std::vector<std::string> eal_args;
   uint32_t conntrack_capacity = 1'000'000;

@@ -12,6 +12,7 @@
 //   vpnTunnel   projects/P/regions/R/vpnTunnels/T
 //   attachment  projects/P/regions/R/interconnectAttachments/A
 //   router      projects/P/regions/R/routers/N
+//   address     projects/P/regions/R/addresses/N
 //   firewall policy (global network)    projects/P/global/firewallPolicies/N
 //   firewall policy (regional network)  projects/P/regions/R/firewallPolicies/N
 //   firewall policy (hierarchical)      locations/global/firewallPolicies/ID
@@ -229,6 +230,20 @@ struct Router {
   std::vector<BgpPeer> peers;
 };
 
+// A static internal address (compute#address, addressType INTERNAL): reserved in a subnetwork's
+// primary range, so ephemeral allocation skips it; an instance of any project may name it in
+// networkIP (GCP: the address's project must be the instance's; the emulator does not check).
+struct Address {
+  Origin origin;
+  std::string project;
+  std::string region;
+  std::string name;
+  std::string self_ref;  // projects/P/regions/R/addresses/N
+  std::string subnetwork_ref;
+  Ipv4 ip = 0;
+  std::string description;
+};
+
 struct HostProject {
   std::string project_id;
   bool share_all = false;
@@ -330,6 +345,7 @@ struct Config {
   std::vector<Route> routes;
   std::vector<FirewallPolicy> firewall_policies;
   std::vector<Router> routers;
+  std::vector<Address> addresses;
   SharedVpc shared_vpc;
   Testbed testbed;
 };

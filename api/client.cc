@@ -1,0 +1,1 @@
+// svpc client commands (filled below)
