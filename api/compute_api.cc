@@ -458,6 +458,52 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
       for (const auto& [rel, text] : ConfigFiles(config)) files[rel] = text;
       return ok(json::object{{"files", std::move(files)}});
     }
+    if (path == "/svpc/v1/status" && method == "GET") {
+      // Not GCP: what `svpc status` prints. Everyone authenticated may read it.
+      call.method = "svpc.status";
+      std::set<std::string> projects;
+      for (const Network& n : config.networks) projects.insert(n.project);
+      for (const Subnetwork& n : config.subnetworks) projects.insert(n.project);
+      for (const Instance& n : config.instances) projects.insert(n.project);
+      for (const Firewall& n : config.firewalls) projects.insert(n.project);
+      for (const Route& n : config.routes) projects.insert(n.project);
+      for (const Router& n : config.routers) projects.insert(n.project);
+      for (const Address& n : config.addresses) projects.insert(n.project);
+      for (const HostProject& h : config.shared_vpc.host_projects) projects.insert(h.project_id);
+      for (const ServiceProject& p : config.shared_vpc.service_projects) {
+        projects.insert(p.project_id);
+      }
+      json::array project_list;
+      for (const std::string& p : projects) project_list.emplace_back(p);
+      json::array hosts;
+      for (const HostProject& h : config.shared_vpc.host_projects) {
+        json::array services;
+        for (const ServiceProject& p : config.shared_vpc.service_projects) {
+          if (p.host_project == h.project_id) services.emplace_back(p.project_id);
+        }
+        hosts.emplace_back(
+            json::object{{"projectId", h.project_id}, {"serviceProjects", std::move(services)}});
+      }
+      json::object counts{{"networks", config.networks.size()},
+                          {"subnetworks", config.subnetworks.size()},
+                          {"instances", config.instances.size()},
+                          {"firewalls", config.firewalls.size()},
+                          {"routes", config.routes.size()},
+                          {"routers", config.routers.size()},
+                          {"addresses", config.addresses.size()},
+                          {"firewallPolicies", config.firewall_policies.size()}};
+      json::value bgp;
+      if (hooks_.bgp_status_json) {
+        boost::system::error_code ec;
+        bgp = json::parse(hooks_.bgp_status_json(), ec);
+      }
+      return ok(json::object{{"principal", call.principal.member},
+                             {"changesApplied", commits_},
+                             {"projects", std::move(project_list)},
+                             {"hostProjects", std::move(hosts)},
+                             {"resources", std::move(counts)},
+                             {"bgp", std::move(bgp)}});
+    }
     Fail(404, "Not found: " + path, "notFound");
   }
 
@@ -495,7 +541,8 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
   const std::string project_ref = "projects/" + project;
 
   // projects.get and the Shared VPC methods: /projects/P[/METHOD].
-  if (parts.size() <= 3 && (parts.size() == 2 || parts[2] != "global")) {
+  if (parts.size() <= 3 && (parts.size() == 2 || parts[2] != "global") &&
+      (parts.size() == 2 || parts[2] != "aggregated")) {
     const std::string verb = parts.size() == 3 ? parts[2] : "get";
     call.method = "v1.compute.projects." + verb;
     call.resource = project_ref;
@@ -634,6 +681,32 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
       return ok(Operation(call, verb, project_ref, project_ref + "/global"));
     }
     Fail(404, "Unknown method projects." + verb, "notFound");
+  }
+
+  // aggregatedList: projects/P/aggregated/COLLECTION, items by "regions/R" / "zones/Z".
+  if (parts.size() == 4 && parts[2] == "aggregated" && method == "GET") {
+    const Collection* c = nullptr;
+    for (const Collection& candidate : kCollections) {
+      if (candidate.name == parts[3] && candidate.scope != "global") c = &candidate;
+    }
+    if (c == nullptr) Fail(404, "Not found: " + path, "notFound");
+    call.method = "v1.compute." + std::string(c->name) + ".aggregatedList";
+    call.resource = project_ref + "/aggregated/" + parts[3];
+    Require(call, "compute." + std::string(c->permission) + ".list", project_ref);
+    json::object items;
+    for (auto& [ref, object] : ListResources(config, *c, project, "")) {
+      std::vector<std::string> ref_parts = SplitPath(ref);  // projects P scope LOC coll NAME
+      std::string key = ref_parts[2] + "/" + ref_parts[3];
+      json::value& bucket = items[key];
+      if (!bucket.is_object()) bucket = json::object{{std::string(c->name), json::array{}}};
+      bucket.get_object()[c->name].get_array().emplace_back(std::move(object));
+    }
+    std::string list_kind(c->list_kind);
+    list_kind.replace(list_kind.size() - 4, 4, "AggregatedList");
+    return ok(json::object{{"kind", list_kind},
+                           {"id", call.resource},
+                           {"items", std::move(items)},
+                           {"selfLink", SelfLink(call.resource)}});
   }
 
   // projects/P/{global|regions/R|zones/Z}/COLLECTION[/NAME[/VERB]]

@@ -1,5 +1,6 @@
 #include "api/resource_json.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -156,11 +157,12 @@ json::object NetworkJson(const Network& network, const Config& config) {
               FirewallPolicyEnforcementOrder::kBeforeClassicFirewall
           ? "BEFORE_CLASSIC_FIREWALL"
           : "AFTER_CLASSIC_FIREWALL";
-  json::array subnets;
+  std::vector<std::string> links;  // sorted: independent of the order files were read in
   for (const Subnetwork& subnet : config.subnetworks) {
-    if (subnet.network_ref == network.self_ref) subnets.emplace_back(SelfLink(subnet.self_ref));
+    if (subnet.network_ref == network.self_ref) links.push_back(SelfLink(subnet.self_ref));
   }
-  out["subnetworks"] = std::move(subnets);
+  std::sort(links.begin(), links.end());
+  out["subnetworks"] = StringsJson(links);
   return out;
 }
 
