@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <chrono>
 
 namespace svpc::api {
@@ -85,12 +86,31 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(std::chrono::seconds(options_.request_timeout_s));
     http::async_write(stream_, *reply,
                       [self = shared_from_this(), reply, keep_alive](beast::error_code ec, size_t) {
-                        if (ec || !keep_alive) {
+                        if (ec) {
                           self->Close();
-                          return;
+                        } else if (!keep_alive) {
+                          self->LingeringClose();
+                        } else {
+                          self->ReadRequest();
                         }
-                        self->ReadRequest();
                       });
+  }
+
+  // After refusing a request whose body is still arriving (over the limit), the client would get
+  // a reset instead of the 400 if the socket closed now: stop sending, then read and discard
+  // what it still sends until it closes or the deadline passes.
+  void LingeringClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(options_.request_timeout_s));
+    stream_.async_read_some(boost::asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) {
+                                self->stream_.close();
+                                return;
+                              }
+                              self->LingeringClose();
+                            });
   }
 
   void Close() {
@@ -105,6 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpServerOptions& options_;
   const HttpHandler& handler_;
   std::string peer_;
+  std::array<char, 16384> discard_;
 };
 
 class Server : public HttpServer {
