@@ -526,6 +526,7 @@ json::object TestbedJson(const Testbed& testbed) {
       case EndpointKind::kInstanceNic:
         item["instance"] = endpoint.instance_ref;
         item["nic"] = endpoint.nic;
+        if (endpoint.await_instance) item["awaitInstance"] = true;
         break;
       case EndpointKind::kVpnTunnel:
         item["vpnTunnel"] = endpoint.link_ref;

@@ -649,7 +649,7 @@ class Validator {
       if (endpoint.instance_ref.empty()) continue;  // reported by the loader
       auto instance = instances_.find(endpoint.instance_ref);
       if (instance == instances_.end()) {
-        if (Missing(instances_, endpoint.instance_ref)) {
+        if (Missing(instances_, endpoint.instance_ref) && !endpoint.await_instance) {
           issues_.Error(file, label, "instance",
                         "instance " + endpoint.instance_ref + " does not exist");
         }

@@ -308,8 +308,11 @@ struct Endpoint {
   EndpointKind kind = EndpointKind::kInstanceNic;
   std::string instance_ref;  // kInstanceNic
   std::string nic = "nic0";  // kInstanceNic
-  std::string link_ref;      // kVpnTunnel / kInterconnectAttachment
-  std::string network_ref;   // network the external link belongs to (resolved by the loader)
+  // kInstanceNic: the instance may not exist yet (it is to be created through the control API);
+  // until it does the endpoint carries nothing.
+  bool await_instance = false;
+  std::string link_ref;     // kVpnTunnel / kInterconnectAttachment
+  std::string network_ref;  // network the external link belongs to (resolved by the loader)
 };
 
 // How many prefixes a Cloud Router accepts from one peer before it ends the session (with a
