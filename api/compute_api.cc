@@ -429,6 +429,10 @@ HttpResponse ComputeApi::Handle(const HttpRequest& request) {
   } catch (const ApiError& e) {
     response = Error(e.code, e.message, e.reason);
     status = e.code;
+  } catch (const std::exception& e) {
+    // A bug or an input shape not foreseen: nothing was published (only Commit publishes, last).
+    response = Error(500, std::string("Internal error: ") + e.what(), "backendError");
+    status = 500;
   }
   Audit(call, status);
   return response;
@@ -839,16 +843,17 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
     if (c->kind == ResourceKind::kAddress && !body.contains("addressType")) {
       body["addressType"] = "INTERNAL";
     }
+    // Permission first: a caller without it learns nothing about what exists.
+    if (existing_ref.empty()) {
+      Require(call, create_perm, target);
+    } else {
+      Require(call, perm + (op_type == "setTags" ? "setTags" : "update"), target);
+    }
     Config candidate = config;
     if (!existing_ref.empty()) {
       EraseResource(candidate, c->kind, existing_ref);
     } else if (find_json(target)) {
       Fail(409, "The resource '" + target + "' already exists", "alreadyExists");
-    }
-    if (existing_ref.empty()) {
-      Require(call, create_perm, target);
-    } else {
-      Require(call, perm + (op_type == "setTags" ? "setTags" : "update"), target);
     }
     // Addresses without one get the subnet's first free address (as GCP allocates).
     std::string address_subnet;
