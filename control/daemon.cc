@@ -154,11 +154,10 @@ class Daemon {
     config_ = config;
     std::unique_ptr<api::ComputeApi> compute_api;
     std::unique_ptr<api::HttpServer> http_server;
+    int exit_status = 0;
     if (!StartApi(io, compute_api, http_server)) {
-      routers_->Stop();
-      stop_.store(true);
-      rte_eal_mp_wait_lcore();
-      return 2;
+      exit_status = 2;
+      io.stop();  // run() returns at once: the normal shutdown below releases everything
     }
     boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
     boost::asio::signal_set reload_signal(io, SIGHUP);
@@ -230,7 +229,7 @@ class Daemon {
     rte_mempool_free(pool);
     spdlog::info("svpcd: stopped cleanly");
     spdlog::default_logger()->flush();
-    return 0;
+    return exit_status;
   }
 
   void Reload() {
@@ -309,6 +308,12 @@ class Daemon {
         io, http, [handler](const api::HttpRequest& request) { return handler->Handle(request); },
         &error);
     if (!http_server) {
+      if (!options_.api_explicit) {
+        spdlog::warn("API: {}; serving without the API (give --api ADDRESS:PORT to require it)",
+                     error);
+        compute_api.reset();
+        return true;
+      }
       spdlog::error("API: {}", error);
       return false;
     }

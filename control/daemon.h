@@ -23,6 +23,9 @@ struct DaemonOptions {
   // refused unless api_allow_remote.
   std::string api_listen = "127.0.0.1:9180";
   bool api_allow_remote = false;
+  // --api given explicitly: not being able to listen stops svpcd. The default address only
+  // warns, so a second daemon on the machine (or a busy port) still serves its data plane.
+  bool api_explicit = false;
   std::string audit_log_file;  // the API's audit log (JSON lines); empty = none
   unsigned counters_interval_s = 5;
   std::vector<std::string> eal_args;

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   options.eal_args = eal_args;
+  options.api_explicit = app.count("--api") > 0;
   if (no_api) options.api_listen.clear();
   if (!options.api_listen.empty()) {
     const size_t colon = options.api_listen.rfind(':');

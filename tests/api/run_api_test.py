@@ -22,6 +22,7 @@ security properties (no/invalid token, oversized and malformed bodies change not
 only by default). Exits non-zero at the first failed check, printing svpcd's log.
 """
 import argparse
+import fcntl
 import http.client
 import json
 import os
@@ -180,7 +181,10 @@ def run(build, work):
         api = Api(port)
         body_of_log = lambda: open(log).read()
         exercise(api, audit, config, build, work)
-        # The default address: 127.0.0.1:9180 (checked only when the port is free here).
+        # The default address: 127.0.0.1:9180 (checked only when the port is free here). Under
+        # the TAP lock: TAP tests start svpcd with the default address too.
+        lock = open('/tmp/svpc-tap.lock', 'a')
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if not port_in_use(9180):
             proc.terminate()
             proc.wait(timeout=30)
@@ -189,8 +193,29 @@ def run(build, work):
             local = [l.split()[3] for l in out.splitlines() if f'pid={proc.pid},' in l]
             check(local == ['127.0.0.1:9180'],
                   f'without --api svpcd listens on 127.0.0.1:9180 only ({local})')
+            # With 9180 taken the default only warns and the data plane still serves; an
+            # explicit --api on a taken port stops svpcd.
+            busy_log = os.path.join(work, 'busy.log')
+            r = subprocess.run([svpcd, config, '--log', busy_log, '--api', '127.0.0.1:9180'],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 2 and 'cannot listen on 127.0.0.1:9180' in open(busy_log).read(),
+                  f'an explicit --api on a taken port stops svpcd (exit {r.returncode})')
+            quiet_log = os.path.join(work, 'quiet.log')
+            quiet = subprocess.Popen([svpcd, config, '--log', quiet_log],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            for _ in range(150):
+                if os.path.exists(quiet_log) and 'serving' in open(quiet_log).read():
+                    break
+                time.sleep(0.1)
+            text = open(quiet_log).read() if os.path.exists(quiet_log) else ''
+            alive = quiet.poll() is None
+            quiet.terminate()
+            quiet.wait(timeout=30)
+            check(alive and 'serving without the API' in text and 'svpcd: serving' in text,
+                  'with the default address taken svpcd warns and serves its data plane')
         else:
             print('# port 9180 is in use here: the default-address check is skipped')
+        lock.close()
     except Fail:
         print('--- svpcd log'); print(open(log).read()[-4000:])
         raise
