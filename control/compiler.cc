@@ -321,6 +321,7 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     switch (ep.kind) {
       case control::EndpointKind::kInstanceNic: {
         auto nic = nic_index.find(ep.instance_ref + "#" + ep.nic);
+        if (nic == nic_index.end() && ep.await_instance) continue;  // not created yet
         if (nic == nic_index.end()) {
           *error = "testbed endpoint names unknown NIC " + ep.instance_ref + " " + ep.nic;
           return nullptr;

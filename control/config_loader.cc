@@ -23,6 +23,8 @@ namespace json = boost::json;
 
 constexpr std::string_view kSharedVpcFile = "shared-vpc.json";
 constexpr std::string_view kTestbedFile = "testbed.json";
+// The control API's bearer tokens (api/README.md); not a resource.
+constexpr std::string_view kTokensFile = "tokens.json";
 
 std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
@@ -77,6 +79,7 @@ std::optional<ResourceKind> KindFromName(std::string_view kind) {
   if (kind == "compute#route") return ResourceKind::kRoute;
   if (kind == "compute#firewallPolicy") return ResourceKind::kFirewallPolicy;
   if (kind == "compute#router") return ResourceKind::kRouter;
+  if (kind == "compute#address") return ResourceKind::kAddress;
   return std::nullopt;
 }
 
@@ -88,6 +91,7 @@ std::optional<ResourceKind> KindFromAssetType(std::string_view type) {
   if (type == "compute.googleapis.com/Route") return ResourceKind::kRoute;
   if (type == "compute.googleapis.com/FirewallPolicy") return ResourceKind::kFirewallPolicy;
   if (type == "compute.googleapis.com/Router") return ResourceKind::kRouter;
+  if (type == "compute.googleapis.com/Address") return ResourceKind::kAddress;
   return std::nullopt;
 }
 
@@ -101,6 +105,7 @@ std::optional<ResourceKind> InferKind(const json::object& object) {
   if (object.contains("allowed") || object.contains("denied")) return ResourceKind::kFirewall;
   if (object.contains("destRange")) return ResourceKind::kRoute;
   if (object.contains("bgpPeers") || object.contains("bgp")) return ResourceKind::kRouter;
+  if (object.contains("addressType")) return ResourceKind::kAddress;
   if (object.contains("autoCreateSubnetworks") || object.contains("subnetworks") ||
       object.contains("IPv4Range")) {
     return ResourceKind::kNetwork;
@@ -144,7 +149,7 @@ std::vector<std::pair<std::string, fs::path>> Loader::ListResourceFiles() {
     std::string ext = path.extension().string();
     if ((ext != ".json" && ext != ".ndjson") || !it->is_regular_file()) continue;
     std::string rel = fs::relative(path, dir_).generic_string();
-    if (rel == kSharedVpcFile || rel == kTestbedFile) continue;
+    if (rel == kSharedVpcFile || rel == kTestbedFile || rel == kTokensFile) continue;
     files.emplace_back(rel, path);
   }
   if (ec) issues_.Error("", "", "", "cannot list " + dir_.string() + ": " + ec.message());
@@ -365,7 +370,12 @@ void Loader::ResolveNicDefaults() {
 void Loader::AllocateEphemeralIps() {
   std::map<std::string, const Subnetwork*> subnets;
   for (const Subnetwork& subnet : config_.subnetworks) subnets.emplace(subnet.self_ref, &subnet);
-  std::map<std::string, std::vector<Prefix>> used;  // by network
+  std::map<std::string, std::vector<Prefix>> used;    // by network
+  for (const Address& address : config_.addresses) {  // static internal addresses are reserved
+    auto subnet = subnets.find(address.subnetwork_ref);
+    if (subnet != subnets.end())
+      used[subnet->second->network_ref].push_back(Prefix{address.ip, 32});
+  }
   for (const Instance& instance : config_.instances) {
     for (const NetworkInterface& nic : instance.nics) {
       std::vector<Prefix>& list = used[nic.network_ref];

@@ -87,12 +87,14 @@ class Validator {
     CheckDuplicates(config_.firewalls, "firewall");
     CheckDuplicates(config_.routes, "route");
     CheckDuplicates(config_.routers, "router");
+    CheckDuplicates(config_.addresses, "address");
     CheckSharedVpc();
     CheckSubnets();
     CheckInstances();
     CheckFirewalls();
     CheckRoutes();
     CheckRouters();
+    CheckAddresses();
     CheckTestbed();
     ValidateFirewallPolicies(config_, unparsed_, issues_);
   }
@@ -496,6 +498,41 @@ class Validator {
     }
   }
 
+  // Static internal addresses: inside their subnetwork's primary range, not one of its four
+  // reserved addresses, each address reserved once.
+  void CheckAddresses() {
+    std::map<std::pair<std::string, Ipv4>, const Address*> taken;
+    for (const Address& address : config_.addresses) {
+      auto subnet_it = subnets_.find(address.subnetwork_ref);
+      if (subnet_it == subnets_.end()) {
+        if (Missing(subnets_, address.subnetwork_ref)) {
+          issues_.Error(address.origin.file, address.self_ref, "subnetwork",
+                        "subnetwork " + address.subnetwork_ref + " does not exist");
+        }
+        continue;
+      }
+      const Subnetwork& subnet = *subnet_it->second;
+      if (subnet.region != address.region) {
+        issues_.Error(
+            address.origin.file, address.self_ref, "subnetwork",
+            "subnetwork " + subnet.self_ref + " is not in the address's region " + address.region);
+      }
+      if (!subnet.range.Contains(address.ip)) {
+        issues_.Error(address.origin.file, address.self_ref, "address",
+                      FormatIpv4(address.ip) + " is outside the subnetwork's primary range " +
+                          FormatPrefix(subnet.range));
+      } else if (IsReservedAddress(subnet, address.ip)) {
+        issues_.Error(address.origin.file, address.self_ref, "address",
+                      FormatIpv4(address.ip) + " is reserved in " + FormatPrefix(subnet.range));
+      }
+      auto [it, inserted] = taken.emplace(std::make_pair(subnet.network_ref, address.ip), &address);
+      if (!inserted) {
+        issues_.Error(address.origin.file, address.self_ref, "address",
+                      FormatIpv4(address.ip) + " is already reserved by " + it->second->self_ref);
+      }
+    }
+  }
+
   void CheckRouters() {
     for (const Router& router : config_.routers) {
       const std::string& file = router.origin.file;
@@ -612,7 +649,7 @@ class Validator {
       if (endpoint.instance_ref.empty()) continue;  // reported by the loader
       auto instance = instances_.find(endpoint.instance_ref);
       if (instance == instances_.end()) {
-        if (Missing(instances_, endpoint.instance_ref)) {
+        if (Missing(instances_, endpoint.instance_ref) && !endpoint.await_instance) {
           issues_.Error(file, label, "instance",
                         "instance " + endpoint.instance_ref + " does not exist");
         }

@@ -13,10 +13,13 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 
+#include "api/compute_api.h"
+#include "api/http_server.h"
 #include "control/cloud_router.h"
 #include "control/compiler.h"
 #include "control/config_loader.h"
@@ -220,6 +223,14 @@ class Daemon {
     routers_->set_on_change([this] { bgp_changed_ = true; });
     if (!routers_->Apply(config, &error)) spdlog::error("Cloud Router: {}", error);
     WriteBgpStatus();
+    config_ = config;
+    std::unique_ptr<api::ComputeApi> compute_api;
+    std::unique_ptr<api::HttpServer> http_server;
+    int exit_status = 0;
+    if (!StartApi(io, compute_api, http_server)) {
+      exit_status = 2;
+      io.stop();  // run() returns at once: the normal shutdown below releases everything
+    }
     boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
     boost::asio::signal_set reload_signal(io, SIGHUP);
     boost::asio::steady_timer counters_timer(io);
@@ -263,6 +274,11 @@ class Daemon {
     arm_health();
     io.run();
 
+    if (http_server) http_server->Stop();
+    if (!staging_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(staging_dir_, ec);
+    }
     routers_->Stop();
     WriteBgpStatus();
     stop_.store(true);
@@ -294,7 +310,7 @@ class Daemon {
     rte_mempool_free(pool);
     spdlog::info("svpcd: stopped cleanly");
     spdlog::default_logger()->flush();
-    return 0;
+    return exit_status;
   }
 
   void Reload() {
@@ -306,24 +322,26 @@ class Daemon {
                     loaded.errors.size(), generation_);
       return;
     }
-    if (!SamePorts(loaded.config.testbed, testbed_)) {
-      spdlog::error(
-          "reload rejected: testbed ports changed (restart svpcd to change ports); "
-          "generation {} keeps serving",
-          generation_);
-      return;
-    }
     std::string error;
-    auto snap = CompileSnapshot(loaded.config, &error);
-    if (!snap) {
+    if (!ApplyConfig(std::move(loaded.config), &error)) {
       spdlog::error("reload rejected: {}; generation {} keeps serving", error, generation_);
-      return;
     }
+  }
+
+  // The one way a new configuration (loaded and validated) goes live, for SIGHUP reloads and the
+  // API's mutations alike: compile, add the BGP-learned routes, publish (RCU), reconfigure the
+  // Cloud Routers. False with `error` leaves the running configuration serving.
+  bool ApplyConfig(Config config, std::string* error) {
+    if (!SamePorts(config.testbed, testbed_)) {
+      *error = "testbed ports changed (restart svpcd to change ports)";
+      return false;
+    }
+    auto snap = CompileSnapshot(config, error);
+    if (!snap) return false;
     // Routes learned by BGP are not in the files: the new tables get them before traffic does.
-    if (!routers_->InstallLearned(*snap, &error)) {
-      spdlog::error("reload rejected: installing learned routes: {}; generation {} keeps serving",
-                    error, generation_);
-      return;
+    if (!routers_->InstallLearned(*snap, error)) {
+      *error = "installing learned routes: " + *error;
+      return false;
     }
     snap->AllocateWorkerCounters(static_cast<uint32_t>(workers_.size()));
     snap->generation = ++generation_;
@@ -332,7 +350,57 @@ class Daemon {
     AttachRcu(*snap);
     store_->Publish(std::move(snap));
     spdlog::info("svpcd: configuration generation {} published", generation_);
-    if (!routers_->Apply(loaded.config, &error)) spdlog::error("Cloud Router: {}", error);
+    config_ = std::move(config);
+    std::string router_error;
+    if (!routers_->Apply(config_, &router_error)) spdlog::error("Cloud Router: {}", router_error);
+    return true;
+  }
+
+  // The control API on the io_context (api/README.md). False when it cannot listen.
+  bool StartApi(boost::asio::io_context& io, std::unique_ptr<api::ComputeApi>& compute_api,
+                std::unique_ptr<api::HttpServer>& http_server) {
+    if (options_.api_listen.empty()) return true;
+    api::HttpServerOptions http;
+    const size_t colon = options_.api_listen.rfind(':');
+    http.address = options_.api_listen.substr(0, colon);
+    http.port = static_cast<uint16_t>(std::atoi(options_.api_listen.c_str() + colon + 1));
+    http.error_body = [](int status, const std::string& message) {
+      return api::ComputeApi::Error(status, message, status == 400 ? "badRequest" : "backendError");
+    };
+    api::ApiHooks hooks;
+    hooks.config = [this]() -> const Config& { return config_; };
+    hooks.apply = [this](Config config, std::string* error) {
+      return ApplyConfig(std::move(config), error);
+    };
+    hooks.bgp_status_json = [this] { return BgpStatusJson(routers_->Report()); };
+    api::ApiOptions api_options;
+    api_options.config_dir = options_.config_dir;
+    api_options.audit_log = options_.audit_log_file;
+    char stage[] = "/tmp/svpcd-api.XXXXXX";
+    if (mkdtemp(stage) == nullptr) {
+      spdlog::error("API: cannot create a staging directory in /tmp");
+      return false;
+    }
+    staging_dir_ = stage;
+    api_options.staging_dir = staging_dir_;
+    compute_api = std::make_unique<api::ComputeApi>(std::move(hooks), std::move(api_options));
+    std::string error;
+    api::ComputeApi* handler = compute_api.get();
+    http_server = api::HttpServer::Start(
+        io, http, [handler](const api::HttpRequest& request) { return handler->Handle(request); },
+        &error);
+    if (!http_server) {
+      if (!options_.api_explicit) {
+        spdlog::warn("API: {}; serving without the API (give --api ADDRESS:PORT to require it)",
+                     error);
+        compute_api.reset();
+        return true;
+      }
+      spdlog::error("API: {}", error);
+      return false;
+    }
+    spdlog::info("svpcd: API on http://{}:{}/compute/v1/", http.address, http_server->port());
+    return true;
   }
 
   // Firewall Rules Logging: drains the worker's events and writes GCP's records. Events whose
@@ -618,6 +686,8 @@ class Daemon {
     bool failing = false;
   };
   std::vector<PortHealth> port_health_;  // per port, as ports_
+  Config config_;  // the configuration serving now (the API reads and changes it)
+  std::string staging_dir_;
 };
 
 }  // namespace

@@ -20,6 +20,14 @@ struct DaemonOptions {
   std::string firewall_log_file;  // Firewall Rules Logging records (JSON lines); empty = off
   std::string bgp_status_file;    // Cloud Router sessions and routes (JSON), on every change
   std::string flow_log_file;      // VPC Flow Logs records (JSON lines); empty = off
+  // The control API (api/README.md): ADDRESS:PORT, empty = off. A non-loopback address is
+  // refused unless api_allow_remote.
+  std::string api_listen = "127.0.0.1:9180";
+  bool api_allow_remote = false;
+  // --api given explicitly: not being able to listen stops svpcd. The default address only
+  // warns, so a second daemon on the machine (or a busy port) still serves its data plane.
+  bool api_explicit = false;
+  std::string audit_log_file;  // the API's audit log (JSON lines); empty = none
   unsigned counters_interval_s = 5;
   // Worker lcores. The connection table capacity is split equally among them (RSS pins a flow
   // to one worker, whose table alone tracks it).

@@ -220,6 +220,7 @@ void ParseEndpoint(const JsonFields& f, const std::vector<std::string>& instance
     endpoint.kind = EndpointKind::kInstanceNic;
     endpoint.instance_ref = resolve("instance", RefKind::kInstance, instance_refs);
     if (auto nic = f.String("nic")) endpoint.nic = *nic;
+    if (auto await_instance = f.Bool("awaitInstance")) endpoint.await_instance = *await_instance;
     if (f.Has("network")) {
       f.Error("network", "only external endpoints take a network; an instance NIC has its own");
     }

@@ -12,6 +12,7 @@
 //   vpnTunnel   projects/P/regions/R/vpnTunnels/T
 //   attachment  projects/P/regions/R/interconnectAttachments/A
 //   router      projects/P/regions/R/routers/N
+//   address     projects/P/regions/R/addresses/N
 //   firewall policy (global network)    projects/P/global/firewallPolicies/N
 //   firewall policy (regional network)  projects/P/regions/R/firewallPolicies/N
 //   firewall policy (hierarchical)      locations/global/firewallPolicies/ID
@@ -235,6 +236,20 @@ struct Router {
   std::vector<BgpPeer> peers;
 };
 
+// A static internal address (compute#address, addressType INTERNAL): reserved in a subnetwork's
+// primary range, so ephemeral allocation skips it; an instance of any project may name it in
+// networkIP (GCP: the address's project must be the instance's; the emulator does not check).
+struct Address {
+  Origin origin;
+  std::string project;
+  std::string region;
+  std::string name;
+  std::string self_ref;  // projects/P/regions/R/addresses/N
+  std::string subnetwork_ref;
+  Ipv4 ip = 0;
+  std::string description;
+};
+
 struct HostProject {
   std::string project_id;
   bool share_all = false;
@@ -299,8 +314,11 @@ struct Endpoint {
   EndpointKind kind = EndpointKind::kInstanceNic;
   std::string instance_ref;  // kInstanceNic
   std::string nic = "nic0";  // kInstanceNic
-  std::string link_ref;      // kVpnTunnel / kInterconnectAttachment
-  std::string network_ref;   // network the external link belongs to (resolved by the loader)
+  // kInstanceNic: the instance may not exist yet (it is to be created through the control API);
+  // until it does the endpoint carries nothing.
+  bool await_instance = false;
+  std::string link_ref;     // kVpnTunnel / kInterconnectAttachment
+  std::string network_ref;  // network the external link belongs to (resolved by the loader)
 };
 
 // How many prefixes a Cloud Router accepts from one peer before it ends the session (with a
@@ -336,6 +354,7 @@ struct Config {
   std::vector<Route> routes;
   std::vector<FirewallPolicy> firewall_policies;
   std::vector<Router> routers;
+  std::vector<Address> addresses;
   SharedVpc shared_vpc;
   Testbed testbed;
 };

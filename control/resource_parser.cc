@@ -32,6 +32,8 @@ RefKind RefKindOf(ResourceKind kind) {
       return RefKind::kRoute;
     case ResourceKind::kRouter:
       return RefKind::kRouter;
+    case ResourceKind::kAddress:
+      return RefKind::kAddress;
     case ResourceKind::kFirewallPolicy:  // parsed by policy_parser.h
       break;
   }
@@ -791,6 +793,41 @@ void ParseRouter(const JsonFields& f, Identity id, const ResourceSource& source,
 
 }  // namespace
 
+// Only static internal addresses: external ones and the purposes that reserve ranges for
+// load balancers or peering are not emulated.
+void ParseAddress(const JsonFields& f, Identity id, const ResourceSource& source, Config& config) {
+  Address address;
+  address.origin.file = source.file;
+  address.project = id.project;
+  address.region = id.location;
+  address.name = id.name;
+  address.self_ref = id.ref;
+  if (auto type = f.String("addressType"); !type || *type != "INTERNAL") {
+    if (!f.Has("addressType") || type) {
+      f.Error("addressType", "only INTERNAL addresses are emulated (set addressType INTERNAL)");
+    }
+  }
+  if (auto purpose = f.String("purpose"); purpose && *purpose != "GCE_ENDPOINT") {
+    f.Error("purpose", Quote(*purpose) + " is not emulated (only GCE_ENDPOINT)");
+  }
+  if (auto subnet = ReadRef(f, "subnetwork", RefKind::kSubnetwork, id.project, id.location)) {
+    address.subnetwork_ref = *subnet;
+  } else if (!f.Has("subnetwork")) {
+    f.Error("subnetwork", "missing: an internal address is reserved in a subnetwork");
+  }
+  if (auto text = f.String("address")) {
+    if (auto ip = ParseIpv4(*text)) {
+      address.ip = *ip;
+    } else {
+      f.Error("address", Quote(*text) + " is not a valid IPv4 address");
+    }
+  } else if (!f.Has("address")) {
+    f.Error("address", "missing (the API allocates one; a configuration file names it)");
+  }
+  if (auto description = f.String("description")) address.description = *description;
+  if (!f.scope().failed()) config.addresses.push_back(std::move(address));
+}
+
 std::optional<int> ParseProtocolName(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return std::tolower(c); });
@@ -862,6 +899,9 @@ ParsedResource ParseResource(ResourceKind kind, const json::object& data,
       break;
     case ResourceKind::kRouter:
       ParseRouter(f, id, source, config);
+      break;
+    case ResourceKind::kAddress:
+      ParseAddress(f, id, source, config);
       break;
     case ResourceKind::kFirewallPolicy:  // handled above
       break;

@@ -21,7 +21,8 @@ enum class ResourceKind {
   kFirewall,
   kRoute,
   kFirewallPolicy,
-  kRouter
+  kRouter,
+  kAddress,  // static internal addresses (compute#address)
 };
 
 // Where a resource was read.

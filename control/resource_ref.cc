@@ -58,6 +58,8 @@ std::string_view RefShape(RefKind kind) {
       return "projects/PROJECT/global/gateways/NAME";
     case RefKind::kRouter:
       return "projects/PROJECT/regions/REGION/routers/NAME";
+    case RefKind::kAddress:
+      return "projects/PROJECT/regions/REGION/addresses/NAME";
   }
   return "";
 }
@@ -116,6 +118,8 @@ std::string_view RefNoun(RefKind kind) {
       return "gateway";
     case RefKind::kRouter:
       return "Cloud Router";
+    case RefKind::kAddress:
+      return "address";
   }
   return "";
 }
@@ -142,6 +146,8 @@ std::string_view RefCollection(RefKind kind) {
       return "gateways";
     case RefKind::kRouter:
       return "routers";
+    case RefKind::kAddress:
+      return "addresses";
   }
   return "";
 }
@@ -155,6 +161,7 @@ std::string_view RefScope(RefKind kind) {
     case RefKind::kInterconnectAttachment:
     case RefKind::kForwardingRule:
     case RefKind::kRouter:
+    case RefKind::kAddress:
       return "regions";
     default:
       return "global";

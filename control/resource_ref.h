@@ -19,6 +19,7 @@ enum class RefKind {
   kForwardingRule,
   kGateway,
   kRouter,
+  kAddress,
 };
 
 // A path split into its parts. Parts the text did not name are empty: "global/networks/n" has no

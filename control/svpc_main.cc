@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "api/client.h"
 #include "control/cmd_bgp.h"
 #include "control/cmd_billing.h"
 #include "control/cmd_netns_plan.h"
@@ -21,6 +22,14 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  // `svpc routes list` asks the running daemon (api/client.h); `svpc routes CONFIG_DIR` is the
+  // offline command.
+  std::string routes_list = "routes-list";
+  if (own_argc >= 3 && std::string(argv[1]) == "routes" && std::string(argv[2]) == "list") {
+    argv[2] = routes_list.data();
+    ++argv;
+    --own_argc;
+  }
   CLI::App app{"svpc: a Google Cloud Shared VPC data plane emulator"};
   app.require_subcommand(1);
   int exit_code = 0;
@@ -31,6 +40,7 @@ int main(int argc, char** argv) {
   svpc::control::AddNetnsPlanCommand(app, exit_code);
   svpc::control::AddBgpCommand(app, exit_code);
   svpc::control::AddBillingCommand(app, exit_code);
+  svpc::api::AddClientCommands(app, exit_code);
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {

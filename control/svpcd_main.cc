@@ -1,6 +1,9 @@
 // svpcd CONFIG_DIR [--log FILE] [--counters FILE] [-- EAL options]
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
+#include "api/http_server.h"
 #include "control/daemon.h"
 #include "control/engine_options.h"
 
@@ -32,6 +35,16 @@ int main(int argc, char** argv) {
                  "worker cores (default 1); each polls its own queue of every port, with its "
                  "own connection table (symmetric RSS keeps both directions of a flow on one)")
       ->check(CLI::Range(1u, 64u));
+  bool no_api = false;
+  app.add_option("--api", options.api_listen,
+                 "serve the control API (Compute Engine v1 subset) on ADDRESS:PORT")
+      ->capture_default_str();
+  app.add_flag("--no-api", no_api, "do not serve the control API");
+  app.add_flag("--api-allow-remote", options.api_allow_remote,
+               "allow --api on a non-loopback address (plain HTTP with bearer tokens: only on a "
+               "network you trust)");
+  app.add_option("--audit-log", options.audit_log_file,
+                 "append the API's audit records (JSON lines) to this file");
   svpc::control::AddEngineOptions(app, options.conntrack_capacity, options.idle_timeout_s,
                                   options.on_rule_change);
   app.footer("EAL options for experts go after `--`; without them svpcd picks working defaults.");
@@ -41,5 +54,24 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   options.eal_args = eal_args;
+  options.api_explicit = app.count("--api") > 0;
+  if (no_api) options.api_listen.clear();
+  if (!options.api_listen.empty()) {
+    const size_t colon = options.api_listen.rfind(':');
+    const std::string address =
+        colon == std::string::npos ? "" : options.api_listen.substr(0, colon);
+    const std::string port = colon == std::string::npos ? "" : options.api_listen.substr(colon + 1);
+    if (address.empty() || port.empty() ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) {
+      std::cerr << "svpcd: --api " << options.api_listen << ": expected ADDRESS:PORT\n";
+      return 2;
+    }
+    if (!svpc::api::IsLoopbackAddress(address) && !options.api_allow_remote) {
+      std::cerr << "svpcd: --api " << options.api_listen
+                << " is not a loopback address; the API speaks plain HTTP, so svpcd only serves "
+                   "it elsewhere with --api-allow-remote\n";
+      return 2;
+    }
+  }
   return svpc::control::RunDaemon(options);
 }

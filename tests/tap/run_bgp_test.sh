@@ -26,7 +26,17 @@ via=${1:-host}
 command -v bird >/dev/null || { echo "bird (Debian's bird2) is not installed"; exit 1; }
 tap_setup bgp
 bgp_setup "$via"
-svpcd_start --bgp-status "$status"
+# The control API on a free loopback port, for routers.getRouterStatus (api/README.md).
+api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo '{"tok-net": "user:netadmin@example.com"}' >"$config/tokens.json"
+python3 - "$config/shared-vpc.json" <<'PY'
+import json, sys
+shared = json.load(open(sys.argv[1]))
+shared["iamPolicies"].append({"resource": "projects/host-prj", "bindings": [
+    {"role": "roles/compute.networkAdmin", "members": ["user:netadmin@example.com"]}]})
+json.dump(shared, open(sys.argv[1], "w"))
+PY
+svpcd_start --bgp-status "$status" --api "127.0.0.1:$api_port"
 netns_up
 bgp_wire_onprem
 
@@ -44,6 +54,24 @@ import json, sys
 peer = json.load(open(sys.argv[1]))["peers"][0]
 route = [r for r in peer["learnedRoutes"] if r["destRange"] == "192.168.0.0/16"][0]
 assert route["med"] == 50 and route["asPath"] == [65010], route
+PY
+
+echo "== routers.getRouterStatus through the API: the session UP, the learned route with its MED"
+python3 - "$api_port" <<'PY' || fail "getRouterStatus"
+import http.client, json, sys
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+conn.request("GET", "/compute/v1/projects/host-prj/regions/us-east1/routers/cr-east/getRouterStatus",
+             headers={"Authorization": "Bearer tok-net"})
+r = conn.getresponse()
+body = json.loads(r.read())
+assert r.status == 200, body
+peer = body["result"]["bgpPeerStatus"][0]
+assert peer["status"] == "UP" and peer["state"] == "Established", peer
+assert peer["numLearnedRoutes"] >= 1 and peer["advertisedRoutes"], peer
+best = [x for x in body["result"]["bestRoutes"] if x["destRange"] == "192.168.0.0/16"]
+assert best and best[0]["priority"] == 50 and best[0]["nextHopIp"] == "169.254.0.2", best
+print("getRouterStatus:", peer["name"], peer["status"], peer["numLearnedRoutes"], "learned,",
+      len(peer["advertisedRoutes"]), "advertised")
 PY
 
 echo "== BIRD learns the us-east1 subnets with MED 100, not us-west1's (REGIONAL)"
