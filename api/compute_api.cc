@@ -445,13 +445,22 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
   const std::string query =
       query_at == std::string::npos ? "" : request.target.substr(query_at + 1);
   const bool svpc_path = path.starts_with("/svpc/v1/");
-  if (!path.starts_with(kPrefix) && !svpc_path) {
+  const bool metrics_path = path == "/metrics";
+  if (!path.starts_with(kPrefix) && !svpc_path && !metrics_path) {
     Fail(404, "Not found: " + path + " (the API is under /compute/v1/)", "notFound");
   }
   Authenticate(call, request.authorization);
   const Config& config = hooks_.config();
   auto ok = [](const json::value& v) { return HttpResponse{200, json::serialize(v)}; };
 
+  if (metrics_path) {
+    // Prometheus scrape (any authenticated caller: give the scraper a token, e.g.
+    // `authorization: {credentials: TOKEN}` in its scrape config).
+    call.method = "svpc.metrics";
+    call.resource = "projects/-";
+    if (method != "GET" || !hooks_.metrics_text) Fail(404, "Not found: " + path, "notFound");
+    return HttpResponse{200, hooks_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8"};
+  }
   if (svpc_path) {
     // Not GCP: the whole configuration as files, for `svpc export`.
     if (path == "/svpc/v1/config" && method == "GET") {

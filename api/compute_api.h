@@ -31,6 +31,8 @@ struct ApiHooks {
   std::function<bool(control::Config config, std::string* error)> apply;
   // The Cloud Routers' BGP status (control::BgpStatusJson), for routers.getRouterStatus.
   std::function<std::string()> bgp_status_json;
+  // The engine's metrics in the Prometheus text format (control/metrics.h), for GET /metrics.
+  std::function<std::string()> metrics_text;
 };
 
 struct ApiOptions {

@@ -25,6 +25,7 @@
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
 #include "control/engine_options.h"
+#include "control/metrics.h"
 #include "control/telemetry.h"
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_store.h"
@@ -373,6 +374,17 @@ class Daemon {
       return ApplyConfig(std::move(config), error);
     };
     hooks.bgp_status_json = [this] { return BgpStatusJson(routers_->Report()); };
+    hooks.metrics_text = [this] {
+      const dataplane::Counters sum = SumCounters();
+      MetricsInput in;
+      in.counters = &sum;
+      in.snap = store_->Acquire();
+      for (const auto& w : workers_) in.conntrack_entries += w->live_connections();
+      in.conntrack_capacity = conntrack_config_.capacity;
+      in.workers = static_cast<uint32_t>(workers_.size());
+      in.bgp = routers_->Report();
+      return PrometheusText(in);
+    };
     api::ApiOptions api_options;
     api_options.config_dir = options_.config_dir;
     api_options.audit_log = options_.audit_log_file;

@@ -3,7 +3,8 @@
 # hybrid-cloud example on TAP ports (on hugepages: DPDK's secondary processes need shared
 # memory), `dpdk-dumpcap` captures instance-b's port while instance-a pings it through the
 # engine, and the capture must hold the requests and the replies; `dpdk-telemetry.py` must show
-# svpc's tables with the packets counted. Needs root. Cleans up after itself.
+# svpc's tables with the packets counted, and the API's /metrics (Prometheus text) scraped over
+# HTTP must parse and count them too. Needs root. Cleans up after itself.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SVPC_BUILD_DIR:-$root/build}
@@ -41,7 +42,9 @@ if [ "${free_mib%.*}" -lt 1024 ]; then
   "$root/scripts/nic-setup.sh" hugepages $(( ${total_mib%.*} + 1024 )) >/dev/null
 fi
 
-"$build/control/svpcd" "$config" --log "$log" >"$work/stdout" 2>&1 &
+echo '{"tok-ops": "user:ops@example.com"}' >"$config/tokens.json"
+api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$build/control/svpcd" "$config" --log "$log" --api "127.0.0.1:$api_port" >"$work/stdout" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 100); do
   grep -q "serving" "$log" 2>/dev/null && break
@@ -88,6 +91,52 @@ print(cmd, table if len(json.dumps(table)) < 200 else "(%d entries)" % len(table
 sys.exit(0 if ok else 1)
 PY
 done
+
+echo "== GET /metrics from the API: Prometheus text that parses, with the packets counted"
+python3 - "$api_port" <<'PY' || fail "/metrics"
+import http.client, re, sys
+port = int(sys.argv[1])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+conn.request("GET", "/metrics")
+r = conn.getresponse(); r.read()
+assert r.status == 401, f"/metrics without a token: {r.status}, expected 401"
+conn.close()  # the server closes after refusing a request
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+conn.request("GET", "/metrics", headers={"Authorization": "Bearer tok-ops"})
+r = conn.getresponse()
+body = r.read().decode()
+assert r.status == 200 and r.getheader("Content-Type").startswith("text/plain"), r.status
+samples, types = {}, {}
+line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? ([0-9]+)$')
+for line in body.splitlines():
+    if line.startswith("# TYPE "):
+        _, _, name, kind = line.split(" ")
+        types[name] = kind
+        continue
+    if line.startswith("#") or not line:
+        continue
+    m = line_re.match(line)
+    assert m, f"not a sample line: {line!r}"
+    labels = dict(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+    samples[(m.group(1), tuple(sorted(labels.items())))] = int(m.group(4))
+for name, kind in types.items():
+    assert name.startswith("svpc_"), name
+    assert (kind == "counter") == name.endswith("_total"), (name, kind)
+def value(name, **labels):
+    return samples[(name, tuple(sorted(labels.items())))]
+checks = [
+    value("svpc_port_received_packets_total", port="vm-a") >= 5,
+    value("svpc_port_transmitted_packets_total", port="vm-b") >= 5,
+    value("svpc_packets_total", verdict="DELIVER") >= 10,
+    value("svpc_routed_packets_total", kind="subnet") >= 10,
+    value("svpc_firewall_rule_hits_total", network="shared-net", rule="allow-internal-icmp") >= 1,
+    value("svpc_conntrack_entries") >= 1,
+    value("svpc_billing_egress_bytes_total", project="svc-a", kind="to_instances") >= 5 * 84,
+    value("svpc_dropped_packets_total", cause="FIREWALL_RULE") >= 0,
+]
+assert all(checks), checks
+print(f"/metrics: {len(samples)} samples in {len(types)} families, the ping counted")
+PY
 
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "svpcd exited with $?"
