@@ -1,15 +1,20 @@
 #include "api/client.h"
 
+#include <unistd.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "api/resource_json.h"
 #include "control/config_loader.h"
@@ -362,6 +367,47 @@ int RunExport(ClientOptions o, const std::string& config_dir, const std::string&
   return 0;
 }
 
+// `svpc capture --drops -w FILE [--seconds S]`: the engine copies what it drops for S seconds,
+// then the file holds those packets as pcapng, each with its drop cause as its comment.
+int RunCaptureDrops(ClientOptions o, const std::string& file, double seconds, std::ostream& out,
+                    std::ostream& err) {
+  Resolve(o);
+  if (!Check(HttpCall(o.api, "POST", "/svpc/v1/dropCapture", o.token, ""), err)) return 1;
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (tty) {
+      const double left =
+          std::chrono::duration<double>(until - std::chrono::steady_clock::now()).count();
+      err << "\rcapturing drops: " << static_cast<int>(left + 0.999) << " s left \x1b[K"
+          << std::flush;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (tty) err << "\r\x1b[K" << std::flush;
+  HttpResult taken = HttpCall(o.api, "GET", "/svpc/v1/dropCapture", o.token, "");
+  if (!Check(taken, err)) return 1;
+  std::ofstream f(file, std::ios::binary);
+  f << taken.body;
+  if (!f) {
+    err << "ERROR: cannot write " << file << '\n';
+    return 1;
+  }
+  // Enhanced packet blocks (type 6) are the packets.
+  size_t packets = 0;
+  for (size_t at = 0; at + 8 <= taken.body.size();) {
+    uint32_t type, length;
+    std::memcpy(&type, taken.body.data() + at, 4);
+    std::memcpy(&length, taken.body.data() + at + 4, 4);
+    if (length < 12) break;
+    packets += type == 6;
+    at += length;
+  }
+  out << "Captured " << packets << " dropped packet(s) in " << seconds << " s to " << file
+      << " (pcapng; the drop cause is each packet's comment)\n";
+  return 0;
+}
+
 }  // namespace
 
 HttpResult HttpCall(const std::string& base_url, const std::string& method, const std::string& path,
@@ -418,6 +464,25 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   AddCommon(exporter, *options, false);
   exporter->callback([options, export_dir, &exit_code] {
     exit_code = RunExport(*options, export_dir->first, export_dir->second, std::cout, std::cerr);
+  });
+
+  struct CaptureArgs {
+    bool drops = false;
+    std::string file;
+    double seconds = 10;
+  };
+  auto capture_args = std::make_shared<CaptureArgs>();
+  auto* capture = app.add_subcommand(
+      "capture", "a running svpcd's dropped packets to pcapng, the cause as each packet's comment");
+  capture->add_flag("--drops", capture_args->drops, "capture dropped packets (required)")
+      ->required();
+  capture->add_option("-w,--write", capture_args->file, "pcapng file to write")->required();
+  capture->add_option("--seconds", capture_args->seconds, "how long to capture (default 10)")
+      ->check(CLI::Range(0.0, 86400.0));
+  AddCommon(capture, *options, false);
+  capture->callback([options, capture_args, &exit_code] {
+    exit_code =
+        RunCaptureDrops(*options, capture_args->file, capture_args->seconds, std::cout, std::cerr);
   });
 
   for (const ListSpec& spec : Specs()) {

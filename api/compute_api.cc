@@ -461,6 +461,21 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
     if (method != "GET" || !hooks_.metrics_text) Fail(404, "Not found: " + path, "notFound");
     return HttpResponse{200, hooks_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8"};
   }
+  if (path == "/svpc/v1/dropCapture" && hooks_.drop_capture_start) {
+    // Not GCP: POST starts copying dropped packets, GET takes them as pcapng (and stops).
+    // Dropped packets may be any project's: the caller needs compute.projects.get as for export.
+    call.method = method == "POST" ? "svpc.dropCapture.start" : "svpc.dropCapture.take";
+    call.resource = "projects/-";
+    Require(call, "compute.projects.get", "projects/-");
+    if (method == "POST") {
+      hooks_.drop_capture_start();
+      return ok(json::object{{"capturing", true}});
+    }
+    if (method == "GET") {
+      return HttpResponse{200, hooks_.drop_capture_take(), "application/vnd.tcpdump.pcap"};
+    }
+    Fail(405, "Method not allowed: " + method, "badRequest");
+  }
   if (svpc_path) {
     // Not GCP: the whole configuration as files, for `svpc export`.
     if (path == "/svpc/v1/config" && method == "GET") {

@@ -33,6 +33,10 @@ struct ApiHooks {
   std::function<std::string()> bgp_status_json;
   // The engine's metrics in the Prometheus text format (control/metrics.h), for GET /metrics.
   std::function<std::string()> metrics_text;
+  // `svpc capture --drops`: start copying dropped packets; then take what was copied since, as a
+  // pcapng file (the capture stops).
+  std::function<void()> drop_capture_start;
+  std::function<std::string()> drop_capture_take;
 };
 
 struct ApiOptions {

@@ -183,6 +183,32 @@ json::object SubnetworkJson(const Subnetwork& subnet) {
   }
   if (!secondary.empty()) out["secondaryIpRanges"] = std::move(secondary);
   out["purpose"] = subnet.purpose.empty() ? "PRIVATE" : subnet.purpose;
+  if (subnet.flow_logs.enabled) {
+    const char* interval = "INTERVAL_5_SEC";
+    switch (subnet.flow_logs.interval_s) {
+      case 30:
+        interval = "INTERVAL_30_SEC";
+        break;
+      case 60:
+        interval = "INTERVAL_1_MIN";
+        break;
+      case 300:
+        interval = "INTERVAL_5_MIN";
+        break;
+      case 600:
+        interval = "INTERVAL_10_MIN";
+        break;
+      case 900:
+        interval = "INTERVAL_15_MIN";
+        break;
+      default:
+        break;
+    }
+    out["logConfig"] = {{"enable", true},
+                        {"aggregationInterval", interval},
+                        {"flowSampling", subnet.flow_logs.sampling},
+                        {"metadata", "INCLUDE_ALL_METADATA"}};
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "control/daemon.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -10,8 +11,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +33,7 @@
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_store.h"
 #include "dataplane/worker.h"
+#include "pcap/pcapng.h"
 #include "pcap/replay.h"
 
 namespace svpc::control {
@@ -40,6 +44,8 @@ constexpr uint32_t kFirewallLogRing = 65536;
 // VPC Flow Logs per worker: flows aggregated at once, records in flight between drains (200 ms).
 constexpr uint32_t kFlowLogFlows = 262144;
 constexpr uint32_t kFlowLogRing = 65536;
+// `svpc capture --drops`: dropped packets held per worker between a start and a take.
+constexpr uint32_t kDropCaptureRing = 8192;
 
 struct WorkerLaunch {
   dataplane::Worker* worker;
@@ -202,12 +208,20 @@ class Daemon {
         }
       }
     }
+    for (uint32_t w = 0; w < workers; ++w) {
+      drop_captures_.push_back(dataplane::DropCapture::Create(kDropCaptureRing, &error));
+      if (!drop_captures_.back()) {
+        spdlog::error("{}", error);
+        return 2;
+      }
+    }
     std::vector<WorkerLaunch> launches(workers);
     for (uint32_t w = 0; w < workers; ++w) {
       workers_.push_back(std::make_unique<dataplane::Worker>(
           w, *store_, ports_, conntracks_[w].get(), on_rule_change_,
           firewall_logs_.empty() ? nullptr : firewall_logs_[w].get()));
       if (!flow_logs_.empty()) workers_[w]->set_flow_log(flow_logs_[w].get());
+      workers_[w]->set_drop_capture(drop_captures_[w].get());
       launches[w] = WorkerLaunch{workers_[w].get(), &stop_};
       rte_eal_remote_launch(WorkerMain, &launches[w], worker_lcores[w]);
     }
@@ -306,6 +320,7 @@ class Daemon {
     conntracks_.clear();
     firewall_logs_.clear();  // DPDK objects go before rte_eal_cleanup
     flow_logs_.clear();
+    drop_captures_.clear();
     routers_.reset();
     store_.reset();
     rte_mempool_free(pool);
@@ -374,6 +389,42 @@ class Daemon {
       return ApplyConfig(std::move(config), error);
     };
     hooks.bgp_status_json = [this] { return BgpStatusJson(routers_->Report()); };
+    hooks.drop_capture_start = [this] {
+      for (const auto& c : drop_captures_) {
+        dataplane::DropRecord stale[64];
+        while (c->Drain(stale, 64) > 0) {
+        }
+        c->Start();
+      }
+      // Workers stamp packets with TSC time; pcapng wants the wall clock.
+      const uint64_t tsc_ns =
+          static_cast<uint64_t>(rte_get_tsc_cycles() * (1e9 / rte_get_tsc_hz()));
+      const uint64_t wall_ns =
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+      drop_clock_offset_ns_ = wall_ns - tsc_ns;
+    };
+    hooks.drop_capture_take = [this] {
+      std::vector<pcap::PcapngPacket> packets;
+      std::vector<dataplane::DropRecord> batch(64);
+      for (const auto& c : drop_captures_) {
+        c->Stop();
+        for (uint32_t n; (n = c->Drain(batch.data(), 64)) > 0;) {
+          for (uint32_t i = 0; i < n; ++i) {
+            const dataplane::DropRecord& r = batch[i];
+            packets.push_back(
+                pcap::PcapngPacket{r.port, r.time_ns + drop_clock_offset_ns_, r.length,
+                                   std::string(reinterpret_cast<const char*>(r.bytes), r.captured),
+                                   std::string("DROP ") + dataplane::DropCauseName(r.cause)});
+          }
+        }
+      }
+      std::stable_sort(packets.begin(), packets.end(),
+                       [](const auto& a, const auto& b) { return a.time_ns < b.time_ns; });
+      return pcap::PcapngFile(store_->Acquire()->port_names, dataplane::DropRecord::kSnapLength,
+                              packets);
+    };
     hooks.metrics_text = [this] {
       const dataplane::Counters sum = SumCounters();
       MetricsInput in;
@@ -680,6 +731,8 @@ class Daemon {
   std::vector<std::unique_ptr<firewall::ConnTrack>> conntracks_;        // one per worker
   std::vector<std::unique_ptr<dataplane::FirewallLog>> firewall_logs_;  // one per worker
   std::vector<std::unique_ptr<dataplane::FlowLog>> flow_logs_;          // one per worker
+  std::vector<std::unique_ptr<dataplane::DropCapture>> drop_captures_;  // one per worker
+  uint64_t drop_clock_offset_ns_ = 0;  // wall clock minus the workers' TSC clock
   std::ofstream flow_records_;
   uint64_t stale_flow_records_ = 0;
   std::ofstream firewall_records_;

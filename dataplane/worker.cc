@@ -43,6 +43,7 @@ void Worker::HandleBurst(const Snapshot& snap, uint16_t in, rte_mbuf** pkts, uin
   }
   Burst burst{pkts, meta, count};
   pipeline_.Process(snap, burst, counters_);
+  if (drop_capture_ != nullptr) drop_capture_->Offer(pkts, meta, count);
 
   TransmitBurst(ports_, pkts, meta, count, counters_, static_cast<uint16_t>(id_));
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "dataplane/counters.h"
+#include "dataplane/drop_capture.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_store.h"
@@ -39,6 +40,9 @@ class Worker {
     pipeline_.set_flow_log(flow_log);
   }
 
+  // `svpc capture --drops`: where this worker copies its drops while a capture is on (nullable).
+  void set_drop_capture(DropCapture* capture) { drop_capture_ = capture; }
+
   // Loops until `stop` is set. Returns 0.
   int Run(const std::atomic<bool>& stop) noexcept;
   const Counters& counters() const { return counters_; }
@@ -55,6 +59,7 @@ class Worker {
   const PortSet& ports_;
   firewall::ConnTrack* conntrack_;
   FlowLog* flow_log_ = nullptr;
+  DropCapture* drop_capture_ = nullptr;
   Pipeline pipeline_;
   std::atomic<uint32_t> live_connections_{0};
   Counters counters_;

@@ -43,6 +43,14 @@ if [ "${free_mib%.*}" -lt 1024 ]; then
 fi
 
 echo '{"tok-ops": "user:ops@example.com"}' >"$config/tokens.json"
+# ops may read the whole fabric (compute.viewer on the organization): /metrics, drop captures.
+python3 - "$config/shared-vpc.json" <<'PY'
+import json, sys
+shared = json.load(open(sys.argv[1]))
+shared["iamPolicies"].append({"resource": "organizations/1", "bindings": [
+    {"role": "roles/compute.viewer", "members": ["user:ops@example.com"]}]})
+json.dump(shared, open(sys.argv[1], "w"))
+PY
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$build/control/svpcd" "$config" --log "$log" --api "127.0.0.1:$api_port" >"$work/stdout" 2>&1 &
 daemon_pid=$!
@@ -136,6 +144,46 @@ checks = [
 ]
 assert all(checks), checks
 print(f"/metrics: {len(samples)} samples in {len(types)} families, the ping counted")
+PY
+
+echo "== svpc capture --drops while instance-a tries instance-c:5432 (denied by implied-deny-ingress)"
+"$build/control/svpc" capture --drops -w "$work/drops.pcapng" --seconds 3 \
+  --api "http://127.0.0.1:$api_port" --token tok-ops >"$work/capture.out" 2>&1 &
+capture_pid=$!
+sleep 1
+ip netns exec svpc-svc-a-instance-a nc -z -w 1 10.7.1.50 5432 2>/dev/null && fail "5432 reachable"
+wait "$capture_pid" || fail "svpc capture: $(cat "$work/capture.out")"
+cat "$work/capture.out"
+tcpdump -nr "$work/drops.pcapng" 'dst host 10.7.1.50 and tcp dst port 5432' 2>/dev/null | grep -q . ||
+  fail "tcpdump does not read the SYN to 10.7.1.50:5432 from the drop capture"
+python3 - "$work/drops.pcapng" <<'PY' || fail "drop capture comments"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+at, found, names = 0, 0, []
+while at + 12 <= len(data):
+    kind, length = struct.unpack_from("<II", data, at)
+    if kind == 1:  # interface: its if_name option
+        opt = at + 16
+        while opt < at + length - 4:
+            code, size = struct.unpack_from("<HH", data, opt)
+            if code == 0: break
+            if code == 2: names.append(data[opt + 4:opt + 4 + size].decode())
+            opt += 4 + (size + 3) // 4 * 4
+    if kind == 6:
+        iface, _, _, captured, _ = struct.unpack_from("<IIIII", data, at + 8)
+        frame = data[at + 28:at + 28 + captured]
+        opt = at + 28 + (captured + 3) // 4 * 4
+        code, size = struct.unpack_from("<HH", data, opt)
+        comment = data[opt + 4:opt + 4 + size].decode() if code == 1 else ""
+        dst = ".".join(str(b) for b in frame[30:34])
+        dport = struct.unpack_from(">H", frame, 36)[0] if len(frame) >= 38 else 0
+        if dst == "10.7.1.50" and dport == 5432:
+            assert comment == "DROP FIREWALL_RULE", comment
+            assert names[iface] == "vm-a", names[iface]
+            found += 1
+    at += length
+assert found >= 1, "no dropped SYN to 10.7.1.50:5432"
+print(f"drop capture: {found} SYN(s) to instance-c:5432 on vm-a, comment 'DROP FIREWALL_RULE'")
 PY
 
 kill -TERM "$daemon_pid"
