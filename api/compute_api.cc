@@ -461,6 +461,27 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
     if (method != "GET" || !hooks_.metrics_text) Fail(404, "Not found: " + path, "notFound");
     return HttpResponse{200, hooks_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8"};
   }
+  if (path == "/svpc/v1/trace" && hooks_.trace) {
+    // Not GCP: `svpc trace --api`, a Connectivity Tests trace on the live configuration with the
+    // flow's live connection-tracking state.
+    call.method = "svpc.trace";
+    call.resource = "projects/-";
+    Require(call, "compute.projects.get", "projects/-");
+    if (method != "GET") Fail(405, "Method not allowed: " + method, "badRequest");
+    std::map<std::string, std::string> params;
+    for (size_t at = 0; at < query.size();) {
+      size_t end = query.find('&', at);
+      if (end == std::string::npos) end = query.size();
+      const std::string pair = query.substr(at, end - at);
+      const size_t eq = pair.find('=');
+      if (eq != std::string::npos) params[pair.substr(0, eq)] = pair.substr(eq + 1);
+      at = end + 1;
+    }
+    int trace_status = 200;
+    std::string body = hooks_.trace(params, &trace_status);
+    if (trace_status != 200) Fail(trace_status, body, "invalid");
+    return HttpResponse{200, std::move(body)};
+  }
   if (path == "/svpc/v1/dropCapture" && hooks_.drop_capture_start) {
     // Not GCP: POST starts copying dropped packets, GET takes them as pcapng (and stops).
     // Dropped packets may be any project's: the caller needs compute.projects.get as for export.

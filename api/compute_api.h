@@ -37,6 +37,10 @@ struct ApiHooks {
   // pcapng file (the capture stops).
   std::function<void()> drop_capture_start;
   std::function<std::string()> drop_capture_take;
+  // `svpc trace` against the running engine: the query's parameters (source, destination,
+  // protocol, port, sourcePort, roundTrip) -> the report JSON; `status` 200, or 400 with `body`
+  // the reason.
+  std::function<std::string(const std::map<std::string, std::string>& params, int* status)> trace;
 };
 
 struct ApiOptions {

@@ -5,12 +5,17 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <set>
 
+#include "api/client.h"
 #include "control/compiler.h"
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
@@ -499,19 +504,9 @@ void PrintSteps(const boost::json::array& steps, std::ostream& out) {
 
 int PrintTrace(const Config& config, const TraceCommand& command, std::ostream& out,
                std::ostream& err) {
-  const bool json = command.format == "json";
-  if (!json && command.format != "text") {
+  if (command.format != "json" && command.format != "text") {
     err << "error: --format: text or json\n";
     return 2;
-  }
-  if (command.protocol != "tcp" && command.protocol != "udp" && command.protocol != "icmp") {
-    const bool number = !command.protocol.empty() && command.protocol.size() <= 3 &&
-                        command.protocol.find_first_not_of("0123456789") == std::string::npos &&
-                        std::stoi(command.protocol) <= 255;
-    if (!number) {
-      err << "error: --protocol: tcp, udp, icmp or an IP protocol number (0-255)\n";
-      return 2;
-    }
   }
   std::string error;
   std::unique_ptr<Snapshot> snap = CompileSnapshot(config, &error);
@@ -519,10 +514,36 @@ int PrintTrace(const Config& config, const TraceCommand& command, std::ostream& 
     err << "error: " << error << '\n';
     return 1;
   }
+  int status = 0;
+  boost::json::object report = TraceReport(*snap, command, 0, nullptr, err, &status);
+  if (status == 2) return 2;
+  if (command.format == "json") {
+    out << boost::json::serialize(report) << '\n';
+  } else {
+    PrintTraceReport(report, out);
+  }
+  return status;
+}
+
+boost::json::object TraceReport(const Snapshot& snap_ref, const TraceCommand& command,
+                                uint32_t worker, const LiveStateFn& live_state, std::ostream& err,
+                                int* status_out) {
+  const Snapshot* snap = &snap_ref;
+  *status_out = 2;
+  if (command.protocol != "tcp" && command.protocol != "udp" && command.protocol != "icmp") {
+    const bool number = !command.protocol.empty() && command.protocol.size() <= 3 &&
+                        command.protocol.find_first_not_of("0123456789") == std::string::npos &&
+                        std::stoi(command.protocol) <= 255;
+    if (!number) {
+      err << "error: --protocol: tcp, udp, icmp or an IP protocol number (0-255)\n";
+      return {};
+    }
+  }
+  std::string error;
   std::optional<TraceStart> origin = SourceOrigin(*snap, command.source, err);
-  if (!origin) return 2;
+  if (!origin) return {};
   std::optional<Ipv4> destination = DestinationAddress(*snap, command.destination, err);
-  if (!destination) return 2;
+  if (!destination) return {};
 
   const bool ports = command.protocol == "tcp" || command.protocol == "udp";
   Flow forward{origin->ip,
@@ -534,14 +555,14 @@ int PrintTrace(const Config& config, const TraceCommand& command, std::ostream& 
   std::vector<uint8_t> frame;
   if (!CraftFrame(*snap, origin->endpoint, forward, &frame, &error)) {
     err << "error: " << error << '\n';
-    return 2;
+    return {};
   }
   static int serial = 0;
   rte_mempool* pool = rte_pktmbuf_pool_create(("svpc_trace" + std::to_string(serial++)).c_str(), 63,
                                               0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (pool == nullptr) {
     err << "error: cannot allocate an mbuf pool\n";
-    return 2;
+    return {};
   }
 
   // Each ECMP path with its own connection table: path i forces hash i, and a group of n
@@ -560,7 +581,8 @@ int PrintTrace(const Config& config, const TraceCommand& command, std::ostream& 
       status = 2;
       break;
     }
-    dataplane::Pipeline pipeline(conntrack.get());
+    dataplane::Pipeline pipeline(conntrack.get(), dataplane::OnRuleChange::kContinue, nullptr,
+                                 worker);
     PacketMeta meta;
     if (!RunPacket(*snap, pipeline, pool, origin->endpoint, frame, path, &meta)) {
       err << "error: out of mbufs\n";
@@ -584,8 +606,18 @@ int PrintTrace(const Config& config, const TraceCommand& command, std::ostream& 
     if (meta.network >= 0) endpoint_info["sourceNetworkUri"] = snap->networks[meta.network].ref;
     const bool dropped = meta.verdict == dataplane::Verdict::kDrop;
     any_drop = any_drop || dropped;
-    traces.push_back(boost::json::object{{"endpointInfo", endpoint_info},
-                                         {"steps", writer.Steps(meta, *origin)}});
+    boost::json::object trace{{"endpointInfo", endpoint_info},
+                              {"steps", writer.Steps(meta, *origin)}};
+    // Against a running engine: the flow's entry in the workers' connection tables.
+    if (live_state && meta.network >= 0 && meta.l3 == dataplane::L3Kind::kIpv4) {
+      uint16_t sport = meta.has_ports ? meta.src_port : 0;
+      uint16_t dport = meta.has_ports ? meta.dst_port : 0;
+      if (meta.protocol == 1) sport = dport = meta.icmp_id;
+      trace["liveConnection"] =
+          live_state(firewall::FlowTuple{snap->networks[meta.network].conntrack_id, meta.src,
+                                         meta.dst, sport, dport, meta.protocol});
+    }
+    traces.push_back(std::move(trace));
     // The reply, from where the packet arrived, through the same connection table.
     if (command.round_trip && !dropped && meta.verdict != dataplane::Verdict::kLocal &&
         meta.dst_endpoint >= 0) {
@@ -621,39 +653,118 @@ int PrintTrace(const Config& config, const TraceCommand& command, std::ostream& 
     if (meta.route < 0) break;  // no route, no ECMP
   }
   rte_mempool_free(pool);
-  if (status != 0) return status;
+  if (status != 0) return {};
+  *status_out = any_drop ? 3 : 0;
+  return boost::json::object{{"traces", traces}};
+}
 
-  if (json) {
-    out << boost::json::serialize(boost::json::object{{"traces", traces}}) << '\n';
-  } else {
-    const size_t forward_count = std::count_if(
-        traces.begin(), traces.end(),
-        [](const boost::json::value& t) { return !t.as_object().contains("forwardTraceId"); });
-    size_t forward_index = 0;
-    for (size_t t = 0; t < traces.size(); ++t) {
-      const boost::json::object& trace = traces[t].as_object();
-      const boost::json::object& info = trace.at("endpointInfo").as_object();
-      std::string flow = Str(info.at("sourceIp"));
-      if (info.contains("sourcePort")) flow += ":" + Str(info.at("sourcePort"));
-      flow += " > " + Str(info.at("destinationIp"));
-      if (info.contains("destinationPort")) flow += ":" + Str(info.at("destinationPort"));
-      flow += " " + Str(info.at("protocol"));
-      if (trace.contains("forwardTraceId")) {
-        out << "Return trace of trace " << Str(trace.at("forwardTraceId")) << ": " << flow << '\n';
-      } else {
-        ++forward_index;
-        out << "Trace " << t + 1;
-        if (forward_count > 1)
-          out << " (ECMP path " << forward_index << " of " << forward_count << ")";
-        out << ": " << flow << '\n';
+void PrintTraceReport(const boost::json::object& report, std::ostream& out) {
+  const boost::json::array& traces = report.at("traces").as_array();
+  const size_t forward_count = std::count_if(
+      traces.begin(), traces.end(),
+      [](const boost::json::value& t) { return !t.as_object().contains("forwardTraceId"); });
+  size_t forward_index = 0;
+  for (size_t t = 0; t < traces.size(); ++t) {
+    const boost::json::object& trace = traces[t].as_object();
+    const boost::json::object& info = trace.at("endpointInfo").as_object();
+    std::string flow = Str(info.at("sourceIp"));
+    if (info.contains("sourcePort")) flow += ":" + Str(info.at("sourcePort"));
+    flow += " > " + Str(info.at("destinationIp"));
+    if (info.contains("destinationPort")) flow += ":" + Str(info.at("destinationPort"));
+    flow += " " + Str(info.at("protocol"));
+    if (trace.contains("forwardTraceId")) {
+      out << "Return trace of trace " << Str(trace.at("forwardTraceId")) << ": " << flow << '\n';
+    } else {
+      ++forward_index;
+      out << "Trace " << t + 1;
+      if (forward_count > 1) {
+        out << " (ECMP path " << forward_index << " of " << forward_count << ")";
       }
-      PrintSteps(trace.at("steps").as_array(), out);
+      out << ": " << flow << '\n';
+    }
+    PrintSteps(trace.at("steps").as_array(), out);
+    if (const auto* live = trace.if_contains("liveConnection")) {
+      out << "  live connection tracking: ";
+      if (live->is_null()) {
+        out << "no entry (the engine tracks no such connection now)\n";
+      } else {
+        const boost::json::object& o = live->as_object();
+        out << Str(o.at("state")) << " on worker " << Str(o.at("worker")) << ", opened by "
+            << Str(o.at("initiator")) << ", idle " << std::fixed << std::setprecision(1)
+            << o.at("idleSeconds").to_number<double>() << std::defaultfloat << " s\n";
+      }
     }
   }
-  return any_drop ? 3 : 0;
+}
+
+// The trace from a running svpcd (GET /svpc/v1/trace).
+int RunRemoteTrace(const TraceCommand& command) {
+  auto env = [](const char* name, const char* fallback) {
+    const char* value = std::getenv(name);
+    return std::string(value != nullptr && *value != '\0' ? value : fallback);
+  };
+  const std::string api =
+      !command.api.empty() ? command.api : env("SVPC_API", "http://127.0.0.1:9180");
+  const std::string token = !command.token.empty() ? command.token : env("SVPC_TOKEN", "");
+  auto escape = [](const std::string& v) {
+    std::string out;
+    for (unsigned char c : v) {
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '/') {
+        out += static_cast<char>(c);
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof(hex), "%%%02X", c);
+        out += hex;
+      }
+    }
+    return out;
+  };
+  const std::string path = "/svpc/v1/trace?source=" + escape(command.source) +
+                           "&destination=" + escape(command.destination) +
+                           "&protocol=" + escape(command.protocol) +
+                           "&port=" + std::to_string(command.port) +
+                           "&sourcePort=" + std::to_string(command.source_port) +
+                           (command.round_trip ? "&roundTrip=true" : "");
+  api::HttpResult result = api::HttpCall(api, "GET", path, token, "");
+  if (result.status == 0) {
+    std::cerr << "error: cannot reach svpcd's API: " << result.error << '\n';
+    return 2;
+  }
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(result.body, ec);
+  if (result.status != 200 || ec || !doc.is_object() || !doc.as_object().contains("traces")) {
+    std::string message = result.body;
+    if (!ec && doc.is_object()) {
+      if (const auto* e = doc.as_object().if_contains("error")) {
+        if (e->is_object() && e->as_object().contains("message")) {
+          message = Str(e->as_object().at("message"));
+        }
+      }
+    }
+    std::cerr << "error: [" << result.status << "] " << message << '\n';
+    return 2;
+  }
+  if (command.format == "json") {
+    std::cout << boost::json::serialize(doc) << '\n';
+  } else {
+    PrintTraceReport(doc.as_object(), std::cout);
+  }
+  for (const boost::json::value& t : doc.as_object().at("traces").as_array()) {
+    const boost::json::array& steps = t.as_object().at("steps").as_array();
+    if (!steps.empty() && steps.back().as_object().at("state") == "DROP" &&
+        !t.as_object().contains("forwardTraceId")) {
+      return 3;
+    }
+  }
+  return 0;
 }
 
 int RunTraceCommand(const TraceCommand& command) {
+  if (command.format != "text" && command.format != "json") {
+    std::cerr << "error: --format: text or json\n";
+    return 2;
+  }
+  if (command.config_dir.empty()) return RunRemoteTrace(command);
   LoadResult loaded = LoadConfig(command.config_dir);
   for (const ConfigIssue& w : loaded.warnings) std::cerr << "warning: " << FormatIssue(w) << '\n';
   if (!loaded.errors.empty()) {
@@ -680,7 +791,8 @@ void AddTraceCommand(CLI::App& app, int& exit_code, const std::vector<std::strin
       "trace", "Trace one packet through the engine's pipeline, step by step (Connectivity Tests)");
   auto cmd = std::make_shared<TraceCommand>();
   cmd->eal_args = eal_args;
-  sub->add_option("CONFIG_DIR", cmd->config_dir, "Configuration directory")->required();
+  sub->add_option("CONFIG_DIR", cmd->config_dir,
+                  "Configuration directory; without it, the running svpcd (--api)");
   sub->add_option("--source", cmd->source, "Instance (NAME, ZONE/instances/NAME) or IPv4 address")
       ->required();
   sub->add_option("--destination", cmd->destination, "IPv4 address or instance")->required();
@@ -689,6 +801,10 @@ void AddTraceCommand(CLI::App& app, int& exit_code, const std::vector<std::strin
   sub->add_option("--source-port", cmd->source_port, "Source port (default 49152)");
   sub->add_flag("--round-trip", cmd->round_trip, "Also trace each path's reply");
   sub->add_option("--format", cmd->format, "text (default) or json");
+  sub->add_option("--api", cmd->api,
+                  "a running svpcd's API (default $SVPC_API or http://127.0.0.1:9180): trace "
+                  "on its live configuration, with live connection tracking");
+  sub->add_option("--token", cmd->token, "bearer token for --api (default $SVPC_TOKEN)");
   sub->footer(
       "Exit status: 0 delivered or forwarded, 3 dropped (on some path), 1 configuration "
       "errors, 2 bad arguments. EAL options for experts go after `--`.");

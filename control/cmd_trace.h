@@ -12,11 +12,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <boost/json.hpp>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "control/model.h"
+#include "dataplane/snapshot.h"
+#include "firewall/conntrack.h"
 
 namespace svpc::control {
 
@@ -30,6 +34,10 @@ struct TraceCommand {
   bool round_trip = false;
   std::string format = "text";  // or "json"
   std::vector<std::string> eal_args;
+  // Without config_dir: ask a running svpcd (its API; $SVPC_API, $SVPC_TOKEN by default), which
+  // traces on its live configuration and adds each flow's live connection-tracking state.
+  std::string api;
+  std::string token;
 };
 
 // Compiles `config` and traces. Needs the DPDK EAL. Returns 0 when every forward trace ends in
@@ -37,6 +45,20 @@ struct TraceCommand {
 // bad arguments (unknown instance, address nowhere in the testbed, ...).
 int PrintTrace(const Config& config, const TraceCommand& command, std::ostream& out,
                std::ostream& err);
+
+// The flow's live connection-tracking state in a running engine ({state, worker, initiator,
+// idleSeconds}, or null when untracked); the daemon provides it for traces it runs.
+using LiveStateFn = std::function<boost::json::value(const firewall::FlowTuple& flow)>;
+
+// The traces of `command` on `snap` ({"traces": [...]}, the Network Management API's shape);
+// `worker`: whose rule-hit slice the traced decisions count in (svpcd: kScratchWorker, none).
+// `status` is set as PrintTrace returns it (0, 2 or 3); on 2 the report is empty and `err` says
+// why. Needs the EAL (mbufs, a connection table per path).
+boost::json::object TraceReport(const dataplane::Snapshot& snap, const TraceCommand& command,
+                                uint32_t worker, const LiveStateFn& live_state, std::ostream& err,
+                                int* status);
+// The report as text, one line per step.
+void PrintTraceReport(const boost::json::object& report, std::ostream& out);
 
 // Loads the configuration, starts the EAL, PrintTrace.
 int RunTraceCommand(const TraceCommand& command);

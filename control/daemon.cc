@@ -20,10 +20,12 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "api/compute_api.h"
 #include "api/http_server.h"
 #include "control/cloud_router.h"
+#include "control/cmd_trace.h"
 #include "control/compiler.h"
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
@@ -424,6 +426,65 @@ class Daemon {
                        [](const auto& a, const auto& b) { return a.time_ns < b.time_ns; });
       return pcap::PcapngFile(store_->Acquire()->port_names, dataplane::DropRecord::kSnapLength,
                               packets);
+    };
+    hooks.trace = [this](const std::map<std::string, std::string>& params, int* status) {
+      TraceCommand command;
+      auto get = [&](const char* key) {
+        auto it = params.find(key);
+        return it == params.end() ? std::string() : it->second;
+      };
+      command.source = get("source");
+      command.destination = get("destination");
+      if (!get("protocol").empty()) command.protocol = get("protocol");
+      const std::string port = get("port"), source_port = get("sourcePort");
+      if ((!port.empty() && port.find_first_not_of("0123456789") != std::string::npos) ||
+          (!source_port.empty() &&
+           source_port.find_first_not_of("0123456789") != std::string::npos) ||
+          port.size() > 5 || source_port.size() > 5 || command.source.empty() ||
+          command.destination.empty()) {
+        *status = 400;
+        return std::string(
+            "trace: source and destination are required; port and sourcePort "
+            "are numbers");
+      }
+      if (!port.empty()) command.port = static_cast<uint16_t>(std::stoul(port));
+      if (!source_port.empty())
+        command.source_port = static_cast<uint16_t>(std::stoul(source_port));
+      command.round_trip = get("roundTrip") == "true";
+      const uint64_t now_ns =
+          static_cast<uint64_t>(rte_get_tsc_cycles() * (1e9 / rte_get_tsc_hz()));
+      // A diagnostic read of the workers' tables while they run: the entry may change as it is
+      // read (a word-sized race the report tolerates), never a stale pointer.
+      LiveStateFn live = [this, now_ns](const firewall::FlowTuple& flow) -> boost::json::value {
+        for (uint32_t w = 0; w < conntracks_.size(); ++w) {
+          const int32_t handle = conntracks_[w]->Peek(flow, now_ns);
+          if (handle < 0) continue;
+          const firewall::ConnEntry& e = conntracks_[w]->entry(handle);
+          static constexpr const char* kStates[] = {"TRACKED", "OPENING", "ESTABLISHED", "CLOSING",
+                                                    "CLOSED"};
+          const auto state = static_cast<size_t>(e.tcp);
+          return boost::json::object{
+              {"worker", w},
+              {"state", state < std::size(kStates) ? kStates[state] : "TRACKED"},
+              {"initiator", FormatIpv4(e.src) + ":" + std::to_string(e.src_port)},
+              {"idleSeconds", e.last_seen_ns < now_ns ? (now_ns - e.last_seen_ns) / 1e9 : 0.0}};
+        }
+        return nullptr;
+      };
+      std::ostringstream err;
+      int trace_status = 0;
+      boost::json::object report =
+          TraceReport(*store_->Acquire(), command, dataplane::Snapshot::kScratchWorker, live, err,
+                      &trace_status);
+      if (trace_status == 2) {
+        *status = 400;
+        std::string message = err.str();
+        if (message.starts_with("error: ")) message = message.substr(7);
+        while (!message.empty() && message.back() == '\n') message.pop_back();
+        return message;
+      }
+      *status = 200;
+      return boost::json::serialize(report);
     };
     hooks.metrics_text = [this] {
       const dataplane::Counters sum = SumCounters();

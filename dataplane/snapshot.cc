@@ -18,10 +18,12 @@ void Snapshot::AllocateWorkerCounters(uint32_t workers) {
   }
   rule_hit_slices = workers == 0 ? 1 : workers;
   rule_hit_stride = (rule_hit_count + 1 + 7) / 8 * 8;  // whole 64-byte lines per worker
-  rule_hits = std::make_unique<uint64_t[]>(rule_hit_stride * rule_hit_slices);
+  // One more slice than workers: the scratch slice of pipelines that are not workers (svpcd's
+  // live `svpc trace`), which no report reads.
+  rule_hits = std::make_unique<uint64_t[]>(rule_hit_stride * (rule_hit_slices + 1));
   // Whole 64-byte lines per worker (four 16-byte cells), one spare project for safety.
   billing_stride = ((billing_projects.size() + 1) * kEgressKindCount + 3) / 4 * 4;
-  billing = std::make_unique<BillingCell[]>(billing_stride * rule_hit_slices);
+  billing = std::make_unique<BillingCell[]>(billing_stride * (rule_hit_slices + 1));
 }
 
 Snapshot::~Snapshot() = default;

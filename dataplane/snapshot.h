@@ -178,7 +178,7 @@ class Snapshot {
   std::unique_ptr<BillingCell[]> billing;
   size_t billing_stride = 0;
   BillingCell* BillingSlice(uint32_t worker) const noexcept {
-    return billing.get() + (worker < rule_hit_slices ? worker : 0) * billing_stride;
+    return billing.get() + (worker < rule_hit_slices ? worker : rule_hit_slices) * billing_stride;
   }
   BillingCell BillingTotal(uint32_t project, EgressKind kind) const noexcept {
     BillingCell sum;
@@ -190,11 +190,13 @@ class Snapshot {
     }
     return sum;
   }
+  static constexpr uint32_t kScratchWorker = UINT32_MAX;
   // (Re)allocates the zeroed per-worker counters (rule hits, billing) for `workers` workers.
   void AllocateWorkerCounters(uint32_t workers = 1);
-  // Worker `worker`'s slice (slice 0 for an index out of range).
+  // Worker `worker`'s slice; an index out of range (kScratchWorker) gets the scratch slice, which
+  // no report reads: pipelines that are not workers (a live trace) count nothing.
   uint64_t* RuleHitSlice(uint32_t worker) const noexcept {
-    return rule_hits.get() + (worker < rule_hit_slices ? worker : 0) * rule_hit_stride;
+    return rule_hits.get() + (worker < rule_hit_slices ? worker : rule_hit_slices) * rule_hit_stride;
   }
   // Every worker's hits of counter `index` (a base above + rule index).
   uint64_t RuleHits(size_t index) const noexcept {

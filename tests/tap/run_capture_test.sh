@@ -186,6 +186,23 @@ assert found >= 1, "no dropped SYN to 10.7.1.50:5432"
 print(f"drop capture: {found} SYN(s) to instance-c:5432 on vm-a, comment 'DROP FIREWALL_RULE'")
 PY
 
+echo "== svpc trace against the running engine: an open connection's live tracking state"
+ip netns exec svpc-svc-b-instance-b timeout 20 nc -l 8080 >/dev/null 2>&1 &
+sleep 0.5
+ip netns exec svpc-svc-a-instance-a sh -c 'sleep 8 | timeout 20 nc -p 40123 10.15.2.4 8080' \
+  >/dev/null 2>&1 &
+sleep 1.5
+"$build/control/svpc" trace --api "http://127.0.0.1:$api_port" --token tok-ops \
+  --source instance-a --destination 10.15.2.4 --port 8080 --source-port 40123 >"$work/trace.txt" ||
+  fail "svpc trace --api: $(cat "$work/trace.txt")"
+cat "$work/trace.txt"
+grep -q "APPLY_INGRESS_FIREWALL_RULE *allow-web-to-app" "$work/trace.txt" || fail "trace steps"
+grep -q "live connection tracking: ESTABLISHED on worker 0, opened by 10.0.1.3:40123" \
+  "$work/trace.txt" || fail "the open connection's live state"
+"$build/control/svpc" trace --api "http://127.0.0.1:$api_port" --token tok-ops \
+  --source instance-a --destination 10.15.2.4 --port 8080 --source-port 40999 >"$work/trace2.txt"
+grep -q "live connection tracking: no entry" "$work/trace2.txt" || fail "an untracked flow's state"
+
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "svpcd exited with $?"
 daemon_pid=
