@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/cmd_bench.h"
 #include "control/cmd_bgp.h"
 #include "control/cmd_netns_plan.h"
 #include "control/cmd_replay.h"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   svpc::control::AddRoutesCommand(app, exit_code, eal_args);
   svpc::control::AddNetnsPlanCommand(app, exit_code);
   svpc::control::AddBgpCommand(app, exit_code);
+  svpc::bench::AddBenchCommand(app, exit_code);
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {

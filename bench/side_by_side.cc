@@ -1,0 +1,705 @@
+#include "bench/side_by_side.h"
+
+#include <rte_bus_vdev.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+
+#include "bench/frame.h"
+#include "bench/testpmd_run.h"
+#include "bench/workload.h"
+#include "control/compiler.h"
+#include "control/config_validator.h"
+#include "dataplane/snapshot_store.h"
+#include "dataplane/worker.h"
+#include "firewall/conntrack.h"
+#include "pcap/pcap_file.h"
+
+namespace svpc::bench {
+namespace {
+
+using dataplane::Burst;
+using dataplane::Counters;
+using dataplane::kBurstSize;
+using dataplane::PacketMeta;
+using dataplane::Snapshot;
+using dataplane::Verdict;
+
+using Clock = std::chrono::steady_clock;
+
+// Limits of what the synthetic network can hold (workload.cc: on-prem /24s in 100.64.0.0/10).
+constexpr uint32_t kMaxStaticRoutes = (1u << 14) + 2;
+constexpr uint32_t kMaxDynamicRoutes = 1'000'000;
+constexpr uint32_t kMinFlows = 30;  // every port's file needs packets
+constexpr uint32_t kMaxFlows = 4'000'000;
+// The mempool cache testpmd uses (DEF_MBUF_CACHE); ours is the same so both sides allocate alike.
+constexpr unsigned kMbufCache = 250;
+// Mbufs beyond the ones holding the pcaps' frames: bursts in flight, per-lcore caches, slack.
+constexpr uint32_t kSpareMbufs = 8192;
+// svpcd's table unless the flows need more: conntrack keeps entries at up to 80% load.
+constexpr uint32_t kDefaultConntrackCapacity = 1'000'000;
+// The on-prem Cloud Router the dynamic routes are learned from (installed as CloudRouters does,
+// without a BGP session: svpc-bench figure 5 measures the session).
+constexpr const char* kRouterName = "cr-onprem";
+constexpr const char* kPeerName = "onprem-peer";
+constexpr const char* kTunnelRef = "projects/host-prj/regions/us-east1/vpnTunnels/onprem-tunnel";
+
+uint64_t NowNs() { return static_cast<uint64_t>(rte_get_tsc_cycles() * (1e9 / rte_get_tsc_hz())); }
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+// Progress on a terminal: one line rewritten in place on stderr; nothing when disabled.
+class Progress {
+ public:
+  explicit Progress(bool on) : on_(on) {}
+  ~Progress() { Clear(); }
+  void Show(const std::string& text) {
+    if (!on_) return;
+    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void Clear() {
+    if (!on_ || !shown_) return;
+    std::fprintf(stderr, "\r\033[K");
+    std::fflush(stderr);
+    shown_ = false;
+  }
+
+ private:
+  bool on_;
+  bool shown_ = false;
+};
+
+std::string Seconds(double done, double total) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.0f/%.0f s", done, total);
+  return text;
+}
+
+// `n` lcores on the CPUs this process may run on: `-l 0-(n-1)` when those are ours, else
+// --lcores mapping lcore i to our i-th CPU (or the last one when there are fewer).
+std::string LcoreArg(uint32_t n) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    }
+  }
+  bool identity = cpus.size() >= n;
+  for (uint32_t i = 0; identity && i < n; ++i) identity = cpus[i] == static_cast<int>(i);
+  if (identity) return "-l0-" + std::to_string(n - 1);
+  std::string arg = "--lcores=";
+  for (uint32_t i = 0; i < n; ++i) {
+    const int cpu = cpus.empty() ? 0 : cpus[std::min<size_t>(i, cpus.size() - 1)];
+    arg += (i > 0 ? "," : "") + std::to_string(i) + "@" + std::to_string(cpu);
+  }
+  return arg;
+}
+
+// A connection as conntrack keys it (both directions the same).
+struct ConnKey {
+  uint64_t addresses;
+  uint64_t ports;
+  bool operator==(const ConnKey&) const = default;
+};
+struct ConnKeyHash {
+  size_t operator()(const ConnKey& k) const {
+    return std::hash<uint64_t>()(k.addresses * 0x9e3779b97f4a7c15ull ^ k.ports);
+  }
+};
+ConnKey Canonical(const FlowSpec& f) {
+  const bool src_low = f.src < f.dst || (f.src == f.dst && f.src_port <= f.dst_port);
+  const Ipv4 lo = src_low ? f.src : f.dst;
+  const Ipv4 hi = src_low ? f.dst : f.src;
+  const uint16_t plo = src_low ? f.src_port : f.dst_port;
+  const uint16_t phi = src_low ? f.dst_port : f.src_port;
+  return ConnKey{uint64_t{lo} << 32 | hi, uint64_t{plo} << 24 | uint64_t{phi} << 8 | f.protocol};
+}
+
+bool Leaves(const PacketMeta& meta) {
+  return meta.verdict == Verdict::kDeliver || meta.verdict == Verdict::kForward;
+}
+
+// One frame in the loop: which flow, which way, and what it is.
+enum class Kind : uint8_t { kEstablished, kNew, kDenied };
+struct LoopPacket {
+  FlowSpec spec;  // as it enters the fabric (the reply direction for half the established)
+  Kind kind;
+};
+
+struct Mix {
+  std::vector<LoopPacket> packets;
+  std::vector<FlowSpec> to_open;  // established flows, opening direction
+  uint64_t candidates = 0;
+};
+
+// Learned on-prem prefixes: /24s from 172.16.0.0 on, MED 100, next hop the VPN tunnel, as
+// CloudRouters::OnUpdate installs them into the compiled table.
+bool AddDynamicRoutes(Snapshot& snap, uint32_t count, std::string* error) {
+  if (count == 0) return true;
+  if (snap.networks.empty() || !snap.networks[0].routes) {
+    *error = "the compiled network has no route table";
+    return false;
+  }
+  int32_t endpoint = -1;
+  for (uint32_t e = 0; e < snap.endpoints.size(); ++e) {
+    if (snap.endpoints[e].name == kTunnelRef &&
+        snap.endpoints[e].kind == dataplane::EndpointKind::kVpnTunnel) {
+      endpoint = static_cast<int32_t>(e);
+    }
+  }
+  if (endpoint < 0) {
+    *error = "the VPN tunnel endpoint is missing from the compiled testbed";
+    return false;
+  }
+  std::vector<routing::Route> routes;
+  routes.reserve(count);
+  const uint32_t region = snap.RegionId("us-east1");
+  const Ipv4 base = 172u << 24 | 16u << 16;
+  for (uint32_t i = 0; i < count; ++i) {
+    routing::Route r;
+    r.name = routing::DynamicRouteName(kRouterName, kPeerName);
+    r.dest = Prefix{base + (i << 8), 24};
+    r.priority = 100;
+    r.next_hop = routing::NextHopType::kVpnTunnel;
+    r.target = static_cast<uint32_t>(endpoint);
+    r.kind = routing::RouteKind::kDynamic;
+    r.hop_kind = routing::NextHopKind::kVpnTunnel;
+    r.next_hop_name = "169.254.0.2";
+    r.router = kRouterName;
+    r.peer = kPeerName;
+    r.region = region;
+    routes.push_back(std::move(r));
+  }
+  return snap.networks[0].routes->AddRoutes(routes, nullptr, error);
+}
+
+// Random flows (workload.h's FlowGenerator), judged by the rules without connection tracking,
+// until the loop has `flows` packets: the wanted shares of established, new and denied ones, and
+// the same number of packets arriving on every port (with infinite_rx each port delivers a burst
+// per poll whatever its file's length, so equal files make every flow come round equally often).
+bool ChooseMix(const Workload& w, const Snapshot& snap, rte_mempool* pool,
+               const SideBySideOptions& o, Mix& mix, Progress& progress, std::string* error) {
+  const uint32_t ports = static_cast<uint32_t>(w.port_names.size());
+  std::vector<uint32_t> quota(ports, o.flows / ports);
+  for (uint32_t p = 0; p < o.flows % ports; ++p) ++quota[p];
+  const auto denied_total = static_cast<uint32_t>(std::llround(o.flows * o.denied_share));
+  const auto new_total = static_cast<uint32_t>(std::llround(o.flows * o.new_share));
+  const uint32_t established_total = o.flows - denied_total - new_total;
+  uint32_t denied_left = denied_total, new_left = new_total, established_left = established_total;
+
+  dataplane::Pipeline rules_only(nullptr);
+  Counters counters;
+  FlowGenerator gen(w, o.seed + 1);
+  std::unordered_set<ConnKey, ConnKeyHash> chosen;
+  chosen.reserve(o.flows);
+  rte_mbuf* pkts[kBurstSize];
+  PacketMeta meta[kBurstSize];
+  FlowSpec spec[kBurstSize];
+  const uint64_t max_candidates = uint64_t{o.flows} * 60 + 100'000;
+  uint64_t other_drops = 0;
+  while (denied_left + new_left + established_left > 0) {
+    if (mix.candidates > max_candidates) {
+      *error = "after " + std::to_string(mix.candidates) + " random flows the loop still lacks " +
+               std::to_string(established_left) + " established, " + std::to_string(new_left) +
+               " new and " + std::to_string(denied_left) +
+               " denied flows: the rules allow or deny too few of them for these shares "
+               "(denied flows mostly come from on-prem, a third of the traffic at most)";
+      return false;
+    }
+    if (rte_pktmbuf_alloc_bulk(pool, pkts, kBurstSize) != 0) {
+      *error = "mbuf pool exhausted while choosing flows";
+      return false;
+    }
+    const uint64_t now = NowNs();
+    for (uint16_t i = 0; i < kBurstSize; ++i) {
+      spec[i] = gen.Next();
+      uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(pkts[i], kMinFrameBytes));
+      BuildFrame(p, spec[i], spec[i].protocol == 6 ? firewall::kTcpSyn : 0,
+                 static_cast<uint32_t>(mix.candidates + i), kMinFrameBytes);
+      meta[i].in_port = spec[i].in_port;
+      meta[i].time_ns = now;
+    }
+    mix.candidates += kBurstSize;
+    Burst burst{pkts, meta, kBurstSize};
+    rules_only.Process(snap, burst, counters);
+    rte_pktmbuf_free_bulk(pkts, kBurstSize);
+    for (uint16_t i = 0; i < kBurstSize; ++i) {
+      const FlowSpec& f = spec[i];
+      const ConnKey key = Canonical(f);
+      if (chosen.count(key) != 0) continue;
+      const bool allowed = Leaves(meta[i]);
+      const bool denied = !allowed && meta[i].cause == dataplane::DropCause::kFirewallRule;
+      if (!allowed && !denied) {
+        ++other_drops;
+        continue;
+      }
+      auto take = [&](const FlowSpec& packet, Kind kind) {
+        --quota[packet.in_port];
+        mix.packets.push_back({packet, kind});
+        chosen.insert(key);
+      };
+      if (denied) {
+        if (denied_left > 0 && quota[f.in_port] > 0) {
+          take(f, Kind::kDenied);
+          --denied_left;
+        }
+        continue;
+      }
+      // New connections keep pace with established ones, so both are spread over the ports.
+      const bool new_due = new_left > 0 && uint64_t{new_left} * std::max(established_total, 1u) >=
+                                               uint64_t{established_left} * new_total;
+      if (new_due && quota[f.in_port] > 0) {
+        take(f, Kind::kNew);
+        --new_left;
+        continue;
+      }
+      if (established_left == 0) continue;
+      // Either direction of an established connection may be the packet in the loop: the one
+      // entering on the port that needs packets most.
+      const FlowSpec reply = Reverse(w, f);
+      const FlowSpec& packet = quota[reply.in_port] > quota[f.in_port] ? reply : f;
+      if (quota[packet.in_port] == 0) continue;
+      take(packet, Kind::kEstablished);
+      mix.to_open.push_back(f);
+      --established_left;
+    }
+    if ((mix.candidates & 0xffff) == 0) {
+      progress.Show("choosing flows: " + std::to_string(mix.packets.size()) + "/" +
+                    std::to_string(o.flows));
+    }
+  }
+  (void)other_drops;
+  return true;
+}
+
+// Sends each established flow's opening packet through the pipeline with the worker's table, as
+// the flow's first packet would have gone through svpcd.
+bool OpenFlows(const Snapshot& snap, firewall::ConnTrack* conntrack, rte_mempool* pool,
+               const std::vector<FlowSpec>& flows, Progress& progress, std::string* error) {
+  dataplane::Pipeline pipeline(conntrack);
+  Counters counters;
+  rte_mbuf* pkts[kBurstSize];
+  PacketMeta meta[kBurstSize];
+  for (size_t start = 0; start < flows.size(); start += kBurstSize) {
+    const auto n = static_cast<uint16_t>(std::min<size_t>(kBurstSize, flows.size() - start));
+    if (rte_pktmbuf_alloc_bulk(pool, pkts, n) != 0) {
+      *error = "mbuf pool exhausted while opening flows";
+      return false;
+    }
+    const uint64_t now = NowNs();
+    for (uint16_t i = 0; i < n; ++i) {
+      const FlowSpec& f = flows[start + i];
+      uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(pkts[i], kMinFrameBytes));
+      BuildFrame(p, f, f.protocol == 6 ? firewall::kTcpSyn : 0, static_cast<uint32_t>(start + i),
+                 kMinFrameBytes);
+      meta[i].in_port = f.in_port;
+      meta[i].time_ns = now;
+    }
+    Burst burst{pkts, meta, n};
+    pipeline.Process(snap, burst, counters);
+    rte_pktmbuf_free_bulk(pkts, n);
+    for (uint16_t i = 0; i < n; ++i) {
+      if (!Leaves(meta[i]) || meta[i].conn < 0) {
+        *error = std::string("an allowed flow was not tracked when opened: ") +
+                 dataplane::DropCauseName(meta[i].cause);
+        return false;
+      }
+    }
+    if ((start & 0xffff) == 0) {
+      progress.Show("opening flows: " + std::to_string(start) + "/" + std::to_string(flows.size()));
+    }
+  }
+  return true;
+}
+
+// One pcap per port, in the mix's order: established packets are TCP ACKs (or UDP), new and
+// denied ones openings (TCP SYN or UDP).
+bool WritePcaps(const Mix& mix, const std::vector<std::string>& paths, uint16_t size,
+                std::vector<uint32_t>& counts, std::string* error) {
+  std::vector<std::unique_ptr<pcap::PcapWriter>> writers;
+  for (const std::string& path : paths) {
+    writers.push_back(pcap::PcapWriter::Open(path, error));
+    if (!writers.back()) return false;
+  }
+  counts.assign(paths.size(), 0);
+  std::vector<uint8_t> frame(size);
+  uint32_t serial = 0;
+  for (const LoopPacket& lp : mix.packets) {
+    const uint8_t flags = lp.spec.protocol != 6           ? 0
+                          : lp.kind == Kind::kEstablished ? 0x10  // ACK
+                                                          : firewall::kTcpSyn;
+    BuildFrame(frame.data(), lp.spec, flags, serial, size);
+    writers[lp.spec.in_port]->Write(uint64_t{serial} * 1000, frame.data(), size);
+    ++counts[lp.spec.in_port];
+    ++serial;
+  }
+  for (auto& w : writers) {
+    if (!w->Close()) {
+      *error = "cannot write the traffic's pcap files";
+      return false;
+    }
+  }
+  return true;
+}
+
+struct WorkerLaunch {
+  dataplane::Worker* worker;
+  std::atomic<bool>* stop;
+  std::atomic<int> tid{0};
+};
+
+int WorkerMain(void* arg) {
+  auto* launch = static_cast<WorkerLaunch*>(arg);
+  launch->tid.store(static_cast<int>(syscall(SYS_gettid)));
+  return launch->worker->Run(*launch->stop);
+}
+
+struct PortSample {
+  uint64_t rx = 0, tx = 0;
+};
+std::vector<PortSample> SamplePorts(const dataplane::PortSet& ports) {
+  std::vector<PortSample> out(ports.size());
+  for (uint16_t p = 0; p < ports.size(); ++p) {
+    rte_eth_stats stats{};
+    rte_eth_stats_get(ports.dpdk_port(p), &stats);
+    out[p] = {stats.ipackets, stats.opackets};
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+}  // namespace
+
+bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string* error) {
+  // ---- Options ---------------------------------------------------------------------------------
+  if (o.workers != 1) {
+    *error =
+        "--workers " + std::to_string(o.workers) +
+        ": the engine runs one worker (dataplane::Worker polls queue 0 of every port); more "
+        "workers need the multi-worker engine with RSS (each worker N on lcore N+1 and queue N)";
+    return false;
+  }
+  if (o.rules < 3) {
+    *error = "--rules must be at least 3 (the baseline rules every network has)";
+    return false;
+  }
+  if (o.routes < 2 || o.routes > kMaxStaticRoutes) {
+    *error = "--routes must be between 2 and " + std::to_string(kMaxStaticRoutes) +
+             " (the internet and on-prem routes, then on-prem /24s in 100.64.0.0/10)";
+    return false;
+  }
+  if (o.dynamic_routes > kMaxDynamicRoutes) {
+    *error = "--dynamic-routes must be at most " + std::to_string(kMaxDynamicRoutes);
+    return false;
+  }
+  if (o.flows < kMinFlows || o.flows > kMaxFlows) {
+    *error = "--flows must be between " + std::to_string(kMinFlows) + " and " +
+             std::to_string(kMaxFlows);
+    return false;
+  }
+  if (o.new_share < 0 || o.denied_share < 0 || o.new_share + o.denied_share > 1) {
+    *error = "--new-share and --denied-share are shares between 0 and 1 with a sum <= 1";
+    return false;
+  }
+  if (o.packet_size < kMinFrameBytes || o.packet_size > kMaxFrameBytes) {
+    *error = "--packet-size must be between " + std::to_string(kMinFrameBytes) + " and " +
+             std::to_string(kMaxFrameBytes);
+    return false;
+  }
+  if (!(o.seconds > 0) || o.seconds > 3600 || o.warmup_s < 0 || o.warmup_s > 600) {
+    *error = "--seconds must be in (0, 3600] and --warmup in [0, 600]";
+    return false;
+  }
+  Progress progress(o.progress);
+  r.rules = o.rules;
+  r.static_routes = o.routes;
+  r.dynamic_routes = o.dynamic_routes;
+  r.flows = o.flows;
+  r.packet_size = o.packet_size;
+  r.workers = o.workers;
+  r.load_average_start = LoadAverage();
+
+  // ---- Sizes both sides share --------------------------------------------------------------
+  // Data room: headroom plus the frame rounded up to 64 bytes, at least 128 (as svpc-bench).
+  const uint32_t data_room =
+      RTE_PKTMBUF_HEADROOM + std::max<uint32_t>(128, (o.packet_size + 63) / 64 * 64);
+  const uint32_t mbufs = o.flows + kSpareMbufs;
+  const uint64_t pool_mib = (uint64_t{mbufs} * (data_room + 192) >> 20) + 1;
+  r.conntrack_capacity =
+      std::max<uint32_t>(kDefaultConntrackCapacity, static_cast<uint32_t>(o.flows * 1.25));
+  // The FIB (64 MiB, twice under RCU), conntrack (~41 bytes an entry, more with fragments), the
+  // pool, the rings holding the pcaps' frames, slack.
+  const uint64_t engine_mib = 640 + pool_mib + (uint64_t{r.conntrack_capacity} * 64 >> 20) +
+                              (uint64_t{o.dynamic_routes} * 64 >> 20);
+  const uint64_t testpmd_mib = std::max<uint64_t>(1024, 256 + pool_mib);
+
+  // ---- Where the pcaps go ----------------------------------------------------------------------
+  namespace fs = std::filesystem;
+  const bool temporary = o.out_dir.empty();
+  const fs::path dir = temporary
+                           ? fs::temp_directory_path() / ("svpc-bench-" + std::to_string(getpid()))
+                           : fs::path(o.out_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    *error = "cannot create " + dir.string() + ": " + ec.message();
+    return false;
+  }
+  struct RemoveDir {
+    fs::path dir;
+    bool on;
+    ~RemoveDir() {
+      std::error_code ignored;
+      if (on) fs::remove_all(dir, ignored);
+    }
+  } remove_dir{dir, temporary};
+
+  // ---- EAL: the main lcore waits and samples, worker i runs on lcore i+1 -------------------
+  const std::string lcores = LcoreArg(1 + o.workers);
+  std::vector<std::string> eal = {"svpc",
+                                  lcores,
+                                  "--no-huge",
+                                  "-m",
+                                  std::to_string(engine_mib),
+                                  "--no-pci",
+                                  "--no-telemetry",
+                                  "--log-level=error",
+                                  "--file-prefix=svpc-bench-" + std::to_string(getpid())};
+  r.eal_args = Join(std::vector<std::string>(eal.begin() + 1, eal.end()));
+  {
+    std::vector<char*> argv;
+    for (std::string& a : eal) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (rte_eal_init(static_cast<int>(eal.size()), argv.data()) < 0) {
+      *error = std::string("DPDK EAL initialisation failed (") + rte_strerror(rte_errno) +
+               ") with: " + r.eal_args;
+      return false;
+    }
+  }
+  r.tsc_hz = static_cast<double>(rte_get_tsc_hz());
+  std::vector<std::string> devices;
+  {
+    // ---- The network ---------------------------------------------------------------------------
+    progress.Show("building the configuration");
+    WorkloadSpec spec;
+    spec.rules = o.rules;
+    spec.routes = o.routes;
+    spec.seed = o.seed;
+    Workload w = MakeWorkload(spec);
+    r.ports = static_cast<uint32_t>(w.port_names.size());
+    std::vector<std::string> pcaps, vdev_names;
+    for (size_t p = 0; p < w.port_names.size(); ++p) {
+      pcaps.push_back((dir / (w.port_names[p] + ".pcap")).string());
+      vdev_names.push_back("net_pcap_svpcb_" + w.port_names[p]);
+      // Transmitted frames are dropped by net_pcap itself: no tx_pcap given.
+      devices.push_back(vdev_names.back() + ",rx_pcap=" + pcaps.back() + ",infinite_rx=1");
+      w.port_devices[p] = devices.back();
+      w.config.testbed.ports[p].device = devices.back();
+    }
+    control::IssueList issues;
+    control::ValidateConfig(w.config, {}, issues);
+    if (!issues.errors.empty()) {
+      *error = "the generated configuration does not validate: " +
+               control::FormatIssue(issues.errors.front());
+      return false;
+    }
+    progress.Show("compiling " + std::to_string(o.rules) + " rules, " +
+                  std::to_string(o.routes + o.dynamic_routes) + " routes");
+    std::unique_ptr<Snapshot> snap = control::CompileSnapshot(w.config, error);
+    if (!snap) return false;
+    if (!AddDynamicRoutes(*snap, o.dynamic_routes, error)) return false;
+    snap->generation = 1;
+    dataplane::SnapshotStore store(o.workers);
+    store.Publish(std::move(snap));
+    const Snapshot& current = *store.Acquire();
+
+    rte_mempool* pool = rte_pktmbuf_pool_create("svpcb_pool", mbufs, kMbufCache, 0,
+                                                static_cast<uint16_t>(data_room),
+                                                static_cast<int>(rte_socket_id()));
+    if (pool == nullptr) {
+      *error = std::string("rte_pktmbuf_pool_create: ") + rte_strerror(rte_errno);
+      return false;
+    }
+    struct FreePool {
+      rte_mempool* pool;
+      ~FreePool() { rte_mempool_free(pool); }
+    } free_pool{pool};
+
+    // ---- The traffic -------------------------------------------------------------------------
+    Mix mix;
+    if (!ChooseMix(w, current, pool, o, mix, progress, error)) return false;
+    r.flow_candidates = mix.candidates;
+    for (const LoopPacket& lp : mix.packets) {
+      if (lp.kind == Kind::kEstablished) ++r.established_flows;
+      if (lp.kind == Kind::kNew) ++r.new_flows;
+      if (lp.kind == Kind::kDenied) ++r.denied_flows;
+    }
+    progress.Show("writing " + std::to_string(mix.packets.size()) + " frames to " + dir.string());
+    if (!WritePcaps(mix, pcaps, static_cast<uint16_t>(o.packet_size), r.packets_per_port, error)) {
+      return false;
+    }
+
+    firewall::ConnTrack::Config table;
+    table.capacity = r.conntrack_capacity;
+    std::unique_ptr<firewall::ConnTrack> conntrack = firewall::ConnTrack::Create(table, error);
+    if (!conntrack) return false;
+    if (!OpenFlows(current, conntrack.get(), pool, mix.to_open, progress, error)) return false;
+    r.conntrack_live_start = conntrack->size();
+    mix = Mix{};
+
+    // ---- The engine ----------------------------------------------------------------------------
+    progress.Show("loading the pcaps into memory (net_pcap infinite_rx)");
+    for (size_t p = 0; p < devices.size(); ++p) {
+      const std::string args = devices[p].substr(devices[p].find(',') + 1);
+      if (rte_vdev_init(vdev_names[p].c_str(), args.c_str()) != 0) {
+        *error = "cannot create the DPDK device " + devices[p] + " (is the net_pcap PMD there?)";
+        return false;
+      }
+    }
+    struct RemoveVdevs {
+      std::vector<std::string> names;
+      ~RemoveVdevs() {
+        for (const std::string& n : names) rte_vdev_uninit(n.c_str());
+      }
+    } remove_vdevs{vdev_names};
+    dataplane::PortSet ports;
+    if (!ports.Open(devices, pool, error)) return false;
+    dataplane::Worker worker(0, store, ports, conntrack.get(), dataplane::OnRuleChange::kContinue,
+                             nullptr);
+    std::atomic<bool> stop{false};
+    WorkerLaunch launch{&worker, &stop};
+    const unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+    if (lcore >= RTE_MAX_LCORE || rte_eal_remote_launch(WorkerMain, &launch, lcore) != 0) {
+      *error = "cannot launch the worker lcore";
+      return false;
+    }
+    const auto warm_start = Clock::now();
+    while (std::chrono::duration<double>(Clock::now() - warm_start).count() < o.warmup_s) {
+      progress.Show("svpc engine: warming up");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const int tid = launch.tid.load();
+    const std::vector<PortSample> s0 = SamplePorts(ports);
+    const Counters c0 = worker.counters();
+    const double cpu0 = ThreadCpuSeconds(getpid(), tid);
+    const uint64_t tsc0 = rte_get_tsc_cycles();
+    const auto t0 = Clock::now();
+    for (double done = 0; done < o.seconds;) {
+      progress.Show("svpc engine: " + Seconds(done, o.seconds));
+      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(0.1, o.seconds - done)));
+      done = std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    const std::vector<PortSample> s1 = SamplePorts(ports);
+    const Counters c1 = worker.counters();
+    const double cpu1 = ThreadCpuSeconds(getpid(), tid);
+    const uint64_t tsc1 = rte_get_tsc_cycles();
+    r.seconds = static_cast<double>(tsc1 - tsc0) / r.tsc_hz;
+    stop.store(true);
+    rte_eal_wait_lcore(lcore);
+    r.conntrack_live_end = conntrack->size();
+
+    for (size_t p = 0; p < s0.size(); ++p) {
+      r.packets += s1[p].rx - s0[p].rx;
+      r.tx_packets += s1[p].tx - s0[p].tx;
+    }
+    for (int c = 0; c < dataplane::kDropCauseCount; ++c) {
+      const uint64_t n = c1.drops[c] - c0.drops[c];
+      if (n > 0) r.drops[dataplane::DropCauseName(static_cast<dataplane::DropCause>(c))] = n;
+    }
+    for (int v = 0; v < dataplane::kVerdictCount; ++v) {
+      const uint64_t n = c1.verdicts[v] - c0.verdicts[v];
+      if (n > 0) r.verdicts[dataplane::VerdictName(static_cast<Verdict>(v))] = n;
+    }
+    if (r.packets == 0) {
+      *error = "the engine received no packets";
+      return false;
+    }
+    r.mpps = r.packets / r.seconds / 1e6;
+    r.cycles_per_packet = static_cast<double>(tsc1 - tsc0) / r.packets;
+    if (cpu0 >= 0 && cpu1 >= 0) {
+      r.worker_cpu_share = (cpu1 - cpu0) / r.seconds;
+      r.cpu_cycles_per_packet = (cpu1 - cpu0) * r.tsc_hz / r.packets;
+    }
+  }
+  // Everything DPDK held is freed (the worker's memory goes back before testpmd needs its own).
+  rte_eal_cleanup();
+
+  // ---- dpdk-testpmd on identical devices ---------------------------------------------------
+  TestpmdRequest tp;
+  tp.program = o.testpmd;
+  tp.eal_args = {lcores,
+                 "--no-huge",
+                 "-m",
+                 std::to_string(testpmd_mib),
+                 "--no-pci",
+                 "--no-telemetry",
+                 "--log-level=error",
+                 "--file-prefix=svpc-bench-testpmd-" + std::to_string(getpid())};
+  for (const std::string& d : devices) tp.eal_args.push_back("--vdev=" + d);
+  tp.app_args = {"--forward-mode=io",
+                 "--nb-cores=" + std::to_string(o.workers),
+                 "--port-topology=chained",
+                 "--rxq=1",
+                 "--txq=1",
+                 "--burst=" + std::to_string(kBurstSize),
+                 "--mbuf-size=" + std::to_string(data_room),
+                 "--total-num-mbufs=" + std::to_string(mbufs)};
+  tp.warmup_s = o.warmup_s;
+  tp.seconds = o.seconds;
+  tp.on_tick = [&](double done) { progress.Show("dpdk-testpmd: " + Seconds(done, o.seconds)); };
+  progress.Show("dpdk-testpmd: loading the pcaps into memory");
+  TestpmdResult t = RunTestpmd(tp);
+  r.testpmd_command = t.command;
+  progress.Clear();
+  if (!t.ok) {
+    *error = t.error;
+    return false;
+  }
+  r.testpmd_mpps = t.rx_pps / 1e6;
+  r.testpmd_packets = t.rx_packets;
+  r.testpmd_seconds = t.window_s;
+  if (t.rx_packets > 0 && t.worker_cpu_s > 0) {
+    r.testpmd_cpu_cycles_per_packet = t.worker_cpu_s * r.tsc_hz / t.rx_packets;
+    r.testpmd_worker_cpu_share = t.worker_cpu_s / t.window_s;
+  }
+  r.ratio = r.mpps / r.testpmd_mpps;
+  if (r.cpu_cycles_per_packet > 0 && r.testpmd_cpu_cycles_per_packet > 0) {
+    r.cpu_ratio = r.testpmd_cpu_cycles_per_packet / r.cpu_cycles_per_packet;
+  }
+  r.load_average_end = LoadAverage();
+  return true;
+}
+
+}  // namespace svpc::bench
