@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -400,6 +401,21 @@ std::string Join(const std::vector<std::string>& v) {
   return out;
 }
 
+// `program` as execvp would find it: a path, or a name in PATH.
+bool ProgramExists(const std::string& program) {
+  if (program.find('/') != std::string::npos) return access(program.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    const std::string dir = dirs.substr(start, end - start);
+    if (!dir.empty() && access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string* error) {
@@ -440,6 +456,10 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
   }
   if (!(o.seconds > 0) || o.seconds > 3600 || o.warmup_s < 0 || o.warmup_s > 600) {
     *error = "--seconds must be in (0, 3600] and --warmup in [0, 600]";
+    return false;
+  }
+  if (!ProgramExists(o.testpmd)) {
+    *error = "cannot find " + o.testpmd + " (Debian: apt-get install dpdk; or --testpmd PATH)";
     return false;
   }
   Progress progress(o.progress);
