@@ -6,6 +6,8 @@
 #
 #   bench/sweep.sh [SVPC_BINARY] [-- extra svpc bench options]
 #   SECONDS_PER_SIDE=5 RULES="10 1000 10000" FLOWS="1000 100000 1000000" bench/sweep.sh
+#   WAIT_LOAD=1.5 bench/sweep.sh   # on a shared machine: before each point, wait (at most
+#                                  # 5 minutes) until the 1-minute load average is below 1.5
 set -eu
 SVPC=${1:-build/control/svpc}
 [ $# -gt 0 ] && shift
@@ -14,20 +16,28 @@ SECONDS_PER_SIDE=${SECONDS_PER_SIDE:-5}
 RULES=${RULES:-"10 1000 10000"}
 FLOWS=${FLOWS:-"1000 100000 1000000"}
 OUT=${OUT:-sweep.jsonl}
+WAIT_LOAD=${WAIT_LOAD:-}
 : >"$OUT"
-echo "| rules | flows | svpc Mpps | testpmd Mpps | ratio | cycles/packet (TSC) | cycles/packet (CPU) | testpmd cycles/packet (CPU) | load |"
+echo "| rules | flows | svpc Mpps | testpmd Mpps | ratio | CPU ratio | svpc cycles/packet | testpmd cycles/packet | CPU share svpc / testpmd |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for rules in $RULES; do
   for flows in $FLOWS; do
-    [ -t 2 ] && printf 'svpc bench --rules %s --flows %s ...\n' "$rules" "$flows" >&2
+    if [ -n "$WAIT_LOAD" ]; then
+      i=0
+      while [ $i -lt 30 ] && python3 -c "import sys; sys.exit(0 if float(open('/proc/loadavg').read().split()[0]) >= $WAIT_LOAD else 1)"; do
+        sleep 10
+        i=$((i + 1))
+      done
+    fi
+    if [ -t 2 ]; then printf 'svpc bench --rules %s --flows %s ...\n' "$rules" "$flows" >&2; fi
     "$SVPC" bench --json --rules "$rules" --routes 10000 --flows "$flows" --packet-size 64 \
       --seconds "$SECONDS_PER_SIDE" "$@" >>"$OUT"
     tail -n 1 "$OUT" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-print("| {:,} | {:,} | {:.2f} | {:.2f} | {:.3f} | {:.0f} | {:.0f} | {:.0f} | {} -> {} |".format(
-    r["rules"], r["flows"], r["mpps"], r["testpmd_mpps"], r["ratio"], r["cycles_per_packet"],
-    r["cpu_cycles_per_packet"], r["testpmd_cpu_cycles_per_packet"],
-    r["load_average_start"].split()[0], r["load_average_end"].split()[0]))'
+print("| {:,} | {:,} | {:.2f} | {:.2f} | {:.3f} | {:.3f} | {:.0f} | {:.0f} | {:.2f} / {:.2f} |".format(
+    r["rules"], r["flows"], r["mpps"], r["testpmd_mpps"], r["ratio"], r["cpu_ratio"],
+    r["cpu_cycles_per_packet"], r["testpmd_cpu_cycles_per_packet"], r["worker_cpu_share"],
+    r["testpmd_worker_cpu_share"]))'
   done
 done
