@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -105,18 +106,18 @@ void PrintBenchReport(const SideBySideResult& r, std::ostream& out) {
       << " established, " << Count(r.new_flows) << " new, " << Count(r.denied_flows) << " denied), "
       << r.packet_size << "-byte frames, one packet per flow per pass\n"
       << "Workers:    " << r.workers << " (EAL " << r.eal_args << ")\n\n";
+  // Two columns: the engine's value left-aligned in 14 characters, then testpmd's.
+  auto row = [&out](const char* label, const std::string& svpc, const std::string& testpmd) {
+    out << "  " << label << std::string(20 - std::min<size_t>(19, std::strlen(label)), ' ') << svpc
+        << std::string(14 - std::min<size_t>(13, svpc.size()), ' ') << testpmd << "\n";
+  };
   out << "                      svpc engine   dpdk-testpmd io\n";
-  out << "  Mpps                " << Fixed(r.mpps, 3)
-      << std::string(14 - Fixed(r.mpps, 3).size(), ' ') << Fixed(r.testpmd_mpps, 3) << "\n";
-  out << "  cycles/packet (CPU) " << Fixed(r.cpu_cycles_per_packet, 1)
-      << std::string(14 - Fixed(r.cpu_cycles_per_packet, 1).size(), ' ')
-      << Fixed(r.testpmd_cpu_cycles_per_packet, 1) << "\n";
-  out << "  worker CPU share    " << Fixed(r.worker_cpu_share, 2)
-      << std::string(14 - Fixed(r.worker_cpu_share, 2).size(), ' ')
-      << Fixed(r.testpmd_worker_cpu_share, 2) << "\n";
-  out << "  packets measured    " << Count(r.packets)
-      << std::string(14 - std::min<size_t>(13, Count(r.packets).size()), ' ')
-      << Count(r.testpmd_packets) << "\n\n";
+  row("Mpps", Fixed(r.mpps, 3), Fixed(r.testpmd_mpps, 3));
+  row("cycles/packet (CPU)", Fixed(r.cpu_cycles_per_packet, 1),
+      Fixed(r.testpmd_cpu_cycles_per_packet, 1));
+  row("worker CPU share", Fixed(r.worker_cpu_share, 2), Fixed(r.testpmd_worker_cpu_share, 2));
+  row("packets measured", Count(r.packets), Count(r.testpmd_packets));
+  out << "\n";
   out << "ratio svpc/testpmd:  " << Fixed(r.ratio, 3) << " (packets/s), " << Fixed(r.cpu_ratio, 3)
       << " (CPU cycles per packet)\n";
   out << "cycles/packet (TSC): " << Fixed(r.cycles_per_packet, 1) << " over " << Fixed(r.seconds, 2)
@@ -151,7 +152,8 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--denied-share", o.denied_share, "share of flows the rules deny")
       ->capture_default_str();
-  cmd->add_option("--packet-size", o.packet_size, "frame bytes without FCS (64-1514)")
+  cmd->add_option("--packet-size", o.packet_size,
+                  "frame bytes without FCS (64-1474: the network's 1,460-byte MTU)")
       ->capture_default_str();
   cmd->add_option("--seconds", o.seconds, "measured seconds per side")->capture_default_str();
   cmd->add_option("--warmup", o.warmup_s, "seconds per side before measuring")

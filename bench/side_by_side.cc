@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <thread>
 #include <unordered_set>
 
@@ -205,6 +206,9 @@ bool AddDynamicRoutes(Snapshot& snap, uint32_t count, std::string* error) {
 // until the loop has `flows` packets: the wanted shares of established, new and denied ones, and
 // the same number of packets arriving on every port (with infinite_rx each port delivers a burst
 // per poll whatever its file's length, so equal files make every flow come round equally often).
+// Chosen in three phases, the least flexible first: denied flows (mostly from on-prem), new ones
+// (their opening direction), then established ones (either direction fills the ports), so the
+// flexible kinds never take the room the others need. Then shuffled, so kinds are interleaved.
 bool ChooseMix(const Workload& w, const Snapshot& snap, rte_mempool* pool,
                const SideBySideOptions& o, Mix& mix, Progress& progress, std::string* error) {
   const uint32_t ports = static_cast<uint32_t>(w.port_names.size());
@@ -213,7 +217,6 @@ bool ChooseMix(const Workload& w, const Snapshot& snap, rte_mempool* pool,
   const auto denied_total = static_cast<uint32_t>(std::llround(o.flows * o.denied_share));
   const auto new_total = static_cast<uint32_t>(std::llround(o.flows * o.new_share));
   const uint32_t established_total = o.flows - denied_total - new_total;
-  uint32_t denied_left = denied_total, new_left = new_total, established_left = established_total;
 
   dataplane::Pipeline rules_only(nullptr);
   Counters counters;
@@ -223,80 +226,70 @@ bool ChooseMix(const Workload& w, const Snapshot& snap, rte_mempool* pool,
   rte_mbuf* pkts[kBurstSize];
   PacketMeta meta[kBurstSize];
   FlowSpec spec[kBurstSize];
-  const uint64_t max_candidates = uint64_t{o.flows} * 60 + 100'000;
-  uint64_t other_drops = 0;
-  while (denied_left + new_left + established_left > 0) {
-    if (mix.candidates > max_candidates) {
-      *error = "after " + std::to_string(mix.candidates) + " random flows the loop still lacks " +
-               std::to_string(established_left) + " established, " + std::to_string(new_left) +
-               " new and " + std::to_string(denied_left) +
-               " denied flows: the rules allow or deny too few of them for these shares "
-               "(denied flows mostly come from on-prem, a third of the traffic at most)";
-      return false;
-    }
-    if (rte_pktmbuf_alloc_bulk(pool, pkts, kBurstSize) != 0) {
-      *error = "mbuf pool exhausted while choosing flows";
-      return false;
-    }
-    const uint64_t now = NowNs();
-    for (uint16_t i = 0; i < kBurstSize; ++i) {
-      spec[i] = gen.Next();
-      uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(pkts[i], kMinFrameBytes));
-      BuildFrame(p, spec[i], spec[i].protocol == 6 ? firewall::kTcpSyn : 0,
-                 static_cast<uint32_t>(mix.candidates + i), kMinFrameBytes);
-      meta[i].in_port = spec[i].in_port;
-      meta[i].time_ns = now;
-    }
-    mix.candidates += kBurstSize;
-    Burst burst{pkts, meta, kBurstSize};
-    rules_only.Process(snap, burst, counters);
-    rte_pktmbuf_free_bulk(pkts, kBurstSize);
-    for (uint16_t i = 0; i < kBurstSize; ++i) {
-      const FlowSpec& f = spec[i];
-      const ConnKey key = Canonical(f);
-      if (chosen.count(key) != 0) continue;
-      const bool allowed = Leaves(meta[i]);
-      const bool denied = !allowed && meta[i].cause == dataplane::DropCause::kFirewallRule;
-      if (!allowed && !denied) {
-        ++other_drops;
-        continue;
+  const struct {
+    Kind kind;
+    uint32_t wanted;
+    const char* name;
+  } phases[] = {{Kind::kDenied, denied_total, "denied"},
+                {Kind::kNew, new_total, "new"},
+                {Kind::kEstablished, established_total, "established"}};
+  for (const auto& phase : phases) {
+    uint32_t left = phase.wanted;
+    const uint64_t max_candidates = mix.candidates + uint64_t{phase.wanted} * 60 + 100'000;
+    while (left > 0) {
+      if (mix.candidates > max_candidates) {
+        *error = "the loop still lacks " + std::to_string(left) + " " + phase.name + " of " +
+                 std::to_string(phase.wanted) + " flows after " + std::to_string(mix.candidates) +
+                 " random flows: the rules " + (phase.kind == Kind::kDenied ? "deny" : "allow") +
+                 " too few of them for these shares (each port takes a third of the flows; "
+                 "denied flows mostly come from on-prem)";
+        return false;
       }
-      auto take = [&](const FlowSpec& packet, Kind kind) {
-        --quota[packet.in_port];
-        mix.packets.push_back({packet, kind});
-        chosen.insert(key);
-      };
-      if (denied) {
-        if (denied_left > 0 && quota[f.in_port] > 0) {
-          take(f, Kind::kDenied);
-          --denied_left;
+      if (rte_pktmbuf_alloc_bulk(pool, pkts, kBurstSize) != 0) {
+        *error = "mbuf pool exhausted while choosing flows";
+        return false;
+      }
+      const uint64_t now = NowNs();
+      for (uint16_t i = 0; i < kBurstSize; ++i) {
+        spec[i] = gen.Next();
+        uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(pkts[i], kMinFrameBytes));
+        BuildFrame(p, spec[i], spec[i].protocol == 6 ? firewall::kTcpSyn : 0,
+                   static_cast<uint32_t>(mix.candidates + i), kMinFrameBytes);
+        meta[i].in_port = spec[i].in_port;
+        meta[i].time_ns = now;
+      }
+      mix.candidates += kBurstSize;
+      Burst burst{pkts, meta, kBurstSize};
+      rules_only.Process(snap, burst, counters);
+      rte_pktmbuf_free_bulk(pkts, kBurstSize);
+      for (uint16_t i = 0; i < kBurstSize && left > 0; ++i) {
+        const FlowSpec& f = spec[i];
+        const bool allowed = Leaves(meta[i]);
+        const bool denied = !allowed && meta[i].cause == dataplane::DropCause::kFirewallRule;
+        if (phase.kind == Kind::kDenied ? !denied : !allowed) continue;
+        const ConnKey key = Canonical(f);
+        if (chosen.count(key) != 0) continue;
+        FlowSpec packet = f;
+        if (phase.kind == Kind::kEstablished) {
+          // Either direction of an established connection may be the packet in the loop: the
+          // one entering on the port that needs packets most.
+          const FlowSpec reply = Reverse(w, f);
+          if (quota[reply.in_port] > quota[f.in_port]) packet = reply;
         }
-        continue;
+        if (quota[packet.in_port] == 0) continue;
+        --quota[packet.in_port];
+        mix.packets.push_back({packet, phase.kind});
+        if (phase.kind == Kind::kEstablished) mix.to_open.push_back(f);
+        chosen.insert(key);
+        --left;
       }
-      // New connections keep pace with established ones, so both are spread over the ports.
-      const bool new_due = new_left > 0 && uint64_t{new_left} * std::max(established_total, 1u) >=
-                                               uint64_t{established_left} * new_total;
-      if (new_due && quota[f.in_port] > 0) {
-        take(f, Kind::kNew);
-        --new_left;
-        continue;
+      if ((mix.candidates & 0xffff) == 0) {
+        progress.Show("choosing flows: " + std::to_string(mix.packets.size()) + "/" +
+                      std::to_string(o.flows));
       }
-      if (established_left == 0) continue;
-      // Either direction of an established connection may be the packet in the loop: the one
-      // entering on the port that needs packets most.
-      const FlowSpec reply = Reverse(w, f);
-      const FlowSpec& packet = quota[reply.in_port] > quota[f.in_port] ? reply : f;
-      if (quota[packet.in_port] == 0) continue;
-      take(packet, Kind::kEstablished);
-      mix.to_open.push_back(f);
-      --established_left;
-    }
-    if ((mix.candidates & 0xffff) == 0) {
-      progress.Show("choosing flows: " + std::to_string(mix.packets.size()) + "/" +
-                    std::to_string(o.flows));
     }
   }
-  (void)other_drops;
+  std::shuffle(mix.packets.begin(), mix.packets.end(), std::mt19937_64(o.seed));
   return true;
 }
 
