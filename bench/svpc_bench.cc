@@ -39,8 +39,9 @@ struct Options {
   bool quick = false;
   int reps = 0;  // 0: the mode's default
   uint64_t seed = 1;
-  uint32_t capacity = 0;  // 0: svpcd's default
-  bool huge = false;      // hugepages (reserved beforehand) instead of --no-huge
+  uint32_t capacity = 0;          // 0: svpcd's default
+  bool huge = false;              // hugepages (reserved beforehand) instead of --no-huge
+  bool established_only = false;  // figure 1 alone, for quick side-by-side comparisons
 };
 
 void Usage(FILE* out) {
@@ -52,7 +53,8 @@ void Usage(FILE* out) {
                "  --capacity N  figure 1's conntrack capacity (default 1,000,000 as svpcd;\n"
                "            at least the live connections)\n"
                "  --huge    run on hugepages as svpcd does on a lab server (reserve them first:\n"
-               "            scripts/nic-setup.sh hugepages 2048); default --no-huge\n");
+               "            scripts/nic-setup.sh hugepages 2048); default --no-huge\n"
+               "  --established-only  figure 1 alone (cycles/packet and stage breakdown)\n");
 }
 
 bool ParseOptions(int argc, char** argv, Options& o) {
@@ -62,6 +64,8 @@ bool ParseOptions(int argc, char** argv, Options& o) {
       o.quick = true;
     } else if (a == "--huge") {
       o.huge = true;
+    } else if (a == "--established-only") {
+      o.established_only = true;
     } else if ((a == "--reps" || a == "--seed" || a == "--capacity") && i + 1 < argc) {
       char* end = nullptr;
       const unsigned long long v = std::strtoull(argv[++i], &end, 10);
@@ -273,6 +277,19 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "[1/5] established flows: opening %s connections...\n",
                Count(b.sizes.flows).c_str());
   EstablishedResult established = MeasureEstablished(b);
+  if (options.established_only) {
+    std::printf("figure 1, load average %s at start, %s at end\n", load_start.c_str(),
+                LoadAverage().c_str());
+    std::printf("  incl. I/O %s, NIC-like %s, Process alone %s cycles/packet\n",
+                Spread(established.io_cycles, "%.0f").c_str(),
+                Spread(established.nic_like_cycles, "%.0f").c_str(),
+                Spread(established.pipeline_cycles, "%.0f").c_str());
+    std::printf("  stages, every flow its own mbuf:\n");
+    PrintStages(established.stages, Median(established.pipeline_cycles));
+    std::printf("  stages, NIC-like:\n");
+    PrintStages(established.nic_like_stages, -1);
+    return 0;
+  }
   std::fprintf(stderr, "[2/5] new connections...\n");
   NewConnResult fresh = MeasureNewConnections(b, established.opened);
   std::fprintf(stderr, "[3/5] conntrack memory...\n");

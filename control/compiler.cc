@@ -269,6 +269,11 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
       info.nic_name = nic.name;
       info.project = inst.project;
       info.subnetwork_name = subnet->second->name;
+      if (subnet->second->flow_logs.enabled) {
+        info.flow_log_interval_ns = uint64_t{subnet->second->flow_logs.interval_s} * 1'000'000'000;
+        info.flow_log_threshold =
+            static_cast<uint64_t>(subnet->second->flow_logs.sampling * 4294967296.0);
+      }
       info.network = net->second;
       info.ip = nic.ip;
       for (const AliasRange& a : nic.alias_ranges) info.alias_ranges.push_back(a.range);
@@ -594,7 +599,21 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
   snap->tag_names = tags.Names();
   snap->service_account_names = sas.Names();
   snap->secure_tag_names = secure_tags.Names();
-  snap->AllocateRuleHits();
+  // Billing accounts: every instance's project, and each VPN tunnel's (the gateway's) project.
+  std::map<std::string, uint32_t> billing_index;
+  auto billing_project = [&](const std::string& project) {
+    auto [it, added] = billing_index.emplace(project, snap->billing_projects.size());
+    if (added) snap->billing_projects.push_back(project);
+    return it->second;
+  };
+  for (dataplane::NicInfo& nic : snap->nics) nic.billing_project = billing_project(nic.project);
+  for (dataplane::EndpointInfo& e : snap->endpoints) {
+    if (e.kind != EndpointKind::kVpnTunnel) continue;
+    // projects/P/regions/R/vpnTunnels/T
+    const size_t start = e.name.find('/') + 1;
+    e.billing_project = billing_project(e.name.substr(start, e.name.find('/', start) - start));
+  }
+  snap->AllocateWorkerCounters();
   return snap;
 }
 

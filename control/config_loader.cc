@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/progress.h"
 #include "control/config_validator.h"
 #include "control/json_fields.h"
 #include "control/layout_files.h"
@@ -407,7 +408,11 @@ LoadResult Loader::Run() {
   if (!fs::is_directory(dir_, ec)) {
     issues_.Error(dir_.string(), "", "", "not a directory");
   } else {
-    for (const auto& [rel, path] : ListResourceFiles()) {
+    const auto files = ListResourceFiles();
+    Progress progress("loading " + dir_.string(), files.size(), "files");
+    size_t loaded = 0;
+    for (const auto& [rel, path] : files) {
+      progress.Update(loaded++);
       try {
         LoadResourceFile(path, rel);
       } catch (const std::exception& e) {

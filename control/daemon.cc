@@ -1,9 +1,11 @@
 #include "control/daemon.h"
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -20,6 +22,7 @@
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
 #include "control/engine_options.h"
+#include "control/telemetry.h"
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_store.h"
 #include "dataplane/worker.h"
@@ -30,6 +33,9 @@ namespace {
 
 constexpr uint32_t kMbufsPerPort = 4096;
 constexpr uint32_t kFirewallLogRing = 65536;
+// VPC Flow Logs per worker: flows aggregated at once, records in flight between drains (200 ms).
+constexpr uint32_t kFlowLogFlows = 262144;
+constexpr uint32_t kFlowLogRing = 65536;
 
 struct WorkerLaunch {
   dataplane::Worker* worker;
@@ -83,13 +89,22 @@ class Daemon {
     eal.devices = devices;
     eal.user_args = options_.eal_args;
     eal.networks = static_cast<uint32_t>(loaded.config.networks.size());
-    eal.lcores = 2;
+    eal.lcores = options_.workers + 1;
+    eal.telemetry = true;
     std::string error;
     if (!InitEal(eal, &error)) {
       spdlog::error("{}", error);
       return 2;
     }
     int status = Serve(loaded.config, devices);
+    // Serve's error paths return with DPDK objects still held (the snapshot's FIBs, connection
+    // tables, open ports): freeing them after rte_eal_cleanup crashed svpcd on a failed start.
+    ports_.Close();
+    workers_.clear();
+    conntracks_.clear();
+    firewall_logs_.clear();
+    routers_.reset();
+    store_.reset();
     rte_eal_cleanup();
     return status;
   }
@@ -97,51 +112,108 @@ class Daemon {
  private:
   int Serve(const Config& config, const std::vector<std::string>& devices) {
     std::string error;
-    unsigned worker_lcore = rte_get_next_lcore(-1, 1, 0);
-    if (worker_lcore >= RTE_MAX_LCORE) {
-      spdlog::error("svpcd needs two lcores (main + one worker); EAL gave {}", rte_lcore_count());
+    const uint32_t workers = options_.workers == 0 ? 1 : options_.workers;
+    std::vector<unsigned> worker_lcores;
+    for (unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+         lcore < RTE_MAX_LCORE && worker_lcores.size() < workers;
+         lcore = rte_get_next_lcore(lcore, 1, 0)) {
+      worker_lcores.push_back(lcore);
+    }
+    if (worker_lcores.size() < workers) {
+      spdlog::error("svpcd needs {} lcores (main + {} worker(s)); EAL gave {}", workers + 1,
+                    workers, rte_lcore_count());
       return 2;
     }
-    rte_mempool* pool = rte_pktmbuf_pool_create("svpcd_mbufs", kMbufsPerPort * devices.size() - 1,
-                                                256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    rte_mempool* pool =
+        rte_pktmbuf_pool_create("svpcd_mbufs", kMbufsPerPort * devices.size() * workers - 1, 256, 0,
+                                RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
     if (pool == nullptr) {
       spdlog::error("cannot allocate the mbuf pool");
       return 2;
     }
-    store_ = std::make_unique<dataplane::SnapshotStore>(1);
+    store_ = std::make_unique<dataplane::SnapshotStore>(workers);
     auto snap = CompileSnapshot(config, &error);
     if (!snap) {
       spdlog::error("compiling the configuration: {}", error);
       return 2;
     }
+    snap->AllocateWorkerCounters(workers);
     snap->generation = ++generation_;
     AttachRcu(*snap);
     store_->Publish(std::move(snap));
-    if (!ports_.Open(devices, pool, &error)) {
+    if (!ports_.Open(devices, pool, static_cast<uint16_t>(workers), &error)) {
       spdlog::error("{}", error);
       return 2;
+    }
+    if (workers > 1) {
+      for (uint16_t p = 0; p < ports_.size(); ++p) {
+        if (ports_.hashes(p)) continue;
+        spdlog::warn(
+            "port {} ({}): the device does not hash packets over its queues (no RSS); each "
+            "queue delivers what fills it, so both directions of a flow must arrive on the same "
+            "queue index for the connection tracking of one worker to see them",
+            testbed_.ports[p].name, devices[p]);
+      }
     }
     ConfigureRouterInterfaces(config);
-    conntrack_ = firewall::ConnTrack::Create(conntrack_config_, &error);
-    if (!conntrack_) {
-      spdlog::error("{}", error);
-      return 2;
+    // Live capture: dpdk-dumpcap (a secondary process, --file-prefix of this one) asks the
+    // packet capture framework to copy any port's traffic; it needs shared (huge)pages.
+    if (rte_pdump_init() != 0) {
+      spdlog::warn("packet capture (dpdk-dumpcap) unavailable: rte_pdump_init failed");
+    } else if (rte_eal_has_hugepages() == 0) {
+      spdlog::info(
+          "no hugepages: dpdk-dumpcap and dpdk-telemetry.py cannot attach (reserve hugepages, "
+          "scripts/nic-setup.sh hugepages N, for live capture)");
     }
-    if (!options_.firewall_log_file.empty()) {
-      firewall_log_ = dataplane::FirewallLog::Create(kFirewallLogRing, &error);
-      firewall_records_.open(options_.firewall_log_file, std::ios::app);
-      if (!firewall_log_ || !firewall_records_) {
-        spdlog::error("cannot log firewall records to {}: {}", options_.firewall_log_file,
-                      error.empty() ? "cannot open the file" : error);
+    if (!RegisterTelemetry()) spdlog::warn("DPDK telemetry: cannot register /svpc commands");
+    // The configured capacity is the whole engine's: each worker tracks its share.
+    firewall::ConnTrack::Config per_worker = conntrack_config_;
+    per_worker.capacity = std::max<uint32_t>(1, conntrack_config_.capacity / workers);
+    for (uint32_t w = 0; w < workers; ++w) {
+      conntracks_.push_back(firewall::ConnTrack::Create(per_worker, &error));
+      if (!conntracks_.back()) {
+        spdlog::error("{}", error);
         return 2;
       }
     }
-    worker_ = std::make_unique<dataplane::Worker>(0, *store_, ports_, conntrack_.get(),
-                                                  on_rule_change_, firewall_log_.get());
-    WorkerLaunch launch{worker_.get(), &stop_};
-    rte_eal_remote_launch(WorkerMain, &launch, worker_lcore);
-    spdlog::info("svpcd: serving {} port(s) on lcore {}, configuration generation {}",
-                 devices.size(), worker_lcore, generation_);
+    if (!options_.firewall_log_file.empty()) {
+      firewall_records_.open(options_.firewall_log_file, std::ios::app);
+      for (uint32_t w = 0; w < workers; ++w) {
+        firewall_logs_.push_back(dataplane::FirewallLog::Create(kFirewallLogRing, &error));
+        if (!firewall_logs_.back() || !firewall_records_) {
+          spdlog::error("cannot log firewall records to {}: {}", options_.firewall_log_file,
+                        error.empty() ? "cannot open the file" : error);
+          return 2;
+        }
+      }
+    }
+    if (!options_.flow_log_file.empty()) {
+      flow_records_.open(options_.flow_log_file, std::ios::app);
+      for (uint32_t w = 0; w < workers; ++w) {
+        flow_logs_.push_back(dataplane::FlowLog::Create(kFlowLogFlows, kFlowLogRing, &error));
+        if (!flow_logs_.back() || !flow_records_) {
+          spdlog::error("cannot write flow logs to {}: {}", options_.flow_log_file,
+                        error.empty() ? "cannot open the file" : error);
+          return 2;
+        }
+      }
+    }
+    std::vector<WorkerLaunch> launches(workers);
+    for (uint32_t w = 0; w < workers; ++w) {
+      workers_.push_back(std::make_unique<dataplane::Worker>(
+          w, *store_, ports_, conntracks_[w].get(), on_rule_change_,
+          firewall_logs_.empty() ? nullptr : firewall_logs_[w].get()));
+      if (!flow_logs_.empty()) workers_[w]->set_flow_log(flow_logs_[w].get());
+      launches[w] = WorkerLaunch{workers_[w].get(), &stop_};
+      rte_eal_remote_launch(WorkerMain, &launches[w], worker_lcores[w]);
+    }
+    std::string lcores;
+    for (unsigned lcore : worker_lcores)
+      lcores += (lcores.empty() ? "" : ",") + std::to_string(lcore);
+    spdlog::info(
+        "svpcd: serving {} port(s) with {} worker(s) on lcore(s) {}, configuration "
+        "generation {}",
+        devices.size(), workers, lcores, generation_);
 
     boost::asio::io_context io;
     routers_ = std::make_unique<CloudRouters>(io, [this] { return store_->MutableCurrent(); });
@@ -180,7 +252,10 @@ class Daemon {
       health_timer.async_wait([&](const boost::system::error_code& ec) {
         if (ec) return;
         ReportTableFull();
+        if (health_ticks_ % 5 == 0) CheckPorts();  // each second
         WriteFirewallRecords();
+        PublishTelemetry();
+        WriteFlowRecords();
         if (bgp_changed_ || ++health_ticks_ % 25 == 0) WriteBgpStatus();  // uptimes, each 5 s
         arm_health();
       });
@@ -199,15 +274,21 @@ class Daemon {
           "not written",
           stale_log_events_);
     }
-    if (firewall_log_ && firewall_log_->dropped() > 0) {
-      spdlog::warn("{} firewall log event(s) dropped: the log ring was full",
-                   firewall_log_->dropped());
+    // The workers have stopped: the intervals still open are written now.
+    for (const auto& log : flow_logs_) log->FlushAll();
+    WriteFlowRecords();
+    uint64_t log_dropped = 0;
+    for (const auto& log : firewall_logs_) log_dropped += log->dropped();
+    if (log_dropped > 0) {
+      spdlog::warn("{} firewall log event(s) dropped: the log ring was full", log_dropped);
     }
     WriteCounters();
+    rte_pdump_uninit();
     ports_.Close();
-    worker_.reset();
-    conntrack_.reset();
-    firewall_log_.reset();  // DPDK objects go before rte_eal_cleanup
+    workers_.clear();
+    conntracks_.clear();
+    firewall_logs_.clear();  // DPDK objects go before rte_eal_cleanup
+    flow_logs_.clear();
     routers_.reset();
     store_.reset();
     rte_mempool_free(pool);
@@ -244,6 +325,7 @@ class Daemon {
                     error, generation_);
       return;
     }
+    snap->AllocateWorkerCounters(static_cast<uint32_t>(workers_.size()));
     snap->generation = ++generation_;
     WriteFirewallRecords();
     CarryRuleHits(*store_->Acquire(), *snap);
@@ -257,29 +339,31 @@ class Daemon {
   // snapshot generation is no longer current are counted, not written (their rule indices
   // refer to the old rules); Reload drains just before publishing to keep these rare.
   void WriteFirewallRecords() {
-    if (!firewall_log_) return;
+    if (firewall_logs_.empty()) return;
     const dataplane::Snapshot* snap = store_->Acquire();
     dataplane::LogEvent events[256];
-    for (uint32_t n; (n = firewall_log_->Drain(events, 256)) > 0;) {
-      for (uint32_t i = 0; i < n; ++i) {
-        if (events[i].generation != snap->generation) {
-          ++stale_log_events_;
-          continue;
+    for (const auto& log : firewall_logs_) {
+      for (uint32_t n; (n = log->Drain(events, 256)) > 0;) {
+        for (uint32_t i = 0; i < n; ++i) {
+          if (events[i].generation != snap->generation) {
+            ++stale_log_events_;
+            continue;
+          }
+          firewall_records_ << pcap::FirewallLogRecordJson(*snap, events[i]) << '\n';
         }
-        firewall_records_ << pcap::FirewallLogRecordJson(*snap, events[i]) << '\n';
       }
     }
     firewall_records_.flush();
   }
 
   // Per-rule hit counters survive a reload for rules that keep their network and name, and for
-  // policy rules that keep their policy and priority (the few decisions made between this copy
-  // and the swap are lost).
+  // policy rules that keep their policy and priority; billing for projects that remain (the few
+  // packets counted between this copy and the swap are lost).
   static void CarryRuleHits(const dataplane::Snapshot& old_snap, dataplane::Snapshot& new_snap) {
     std::map<std::pair<std::string, std::string>, uint64_t> hits;
     for (const dataplane::NetworkInfo& net : old_snap.networks) {
       for (uint32_t r = 0; r < net.firewall.size(); ++r) {
-        hits[{net.ref, net.firewall.rule(r).name}] = old_snap.rule_hits[net.rule_hit_base + r];
+        hits[{net.ref, net.firewall.rule(r).name}] = old_snap.RuleHits(net.rule_hit_base + r);
       }
     }
     for (const dataplane::NetworkInfo& net : new_snap.networks) {
@@ -288,13 +372,23 @@ class Daemon {
         if (it != hits.end()) new_snap.rule_hits[net.rule_hit_base + r] = it->second;
       }
     }
+    // Billing: by project and egress kind.
+    for (uint32_t p = 0; p < old_snap.billing_projects.size(); ++p) {
+      for (uint32_t q = 0; q < new_snap.billing_projects.size(); ++q) {
+        if (new_snap.billing_projects[q] != old_snap.billing_projects[p]) continue;
+        for (uint32_t k = 0; k < dataplane::kEgressKindCount; ++k) {
+          new_snap.billing[q * dataplane::kEgressKindCount + k] =
+              old_snap.BillingTotal(p, static_cast<dataplane::EgressKind>(k));
+        }
+      }
+    }
     // Firewall policy rules: by policy reference and priority.
     std::map<std::pair<std::string, uint32_t>, uint64_t> policy_hits;
     for (uint32_t p = 0; p < old_snap.policies.size(); ++p) {
       const firewall::Policy& policy = old_snap.policies.policy(p);
       for (uint32_t r = 0; r < policy.rules.size(); ++r) {
         policy_hits[{old_snap.policy_refs[p], policy.rules[r].priority}] =
-            old_snap.rule_hits[old_snap.policy_rule_hit_base[p] + r];
+            old_snap.RuleHits(old_snap.policy_rule_hit_base[p] + r);
       }
     }
     for (uint32_t p = 0; p < new_snap.policies.size(); ++p) {
@@ -311,18 +405,52 @@ class Daemon {
   // The connection table being full is an operator problem: say so, at most every 10 s.
   void ReportTableFull() {
     uint64_t dropped =
-        worker_->counters().drops[static_cast<int>(dataplane::DropCause::kConntrackTableFull)];
+        SumCounters().drops[static_cast<int>(dataplane::DropCause::kConntrackTableFull)];
     auto now = std::chrono::steady_clock::now();
     if (dropped == table_full_reported_ || now - table_full_logged_at_ < std::chrono::seconds(10)) {
       return;
     }
     spdlog::warn(
-        "connection table full ({} entries): {} new connection(s) dropped since the last report "
-        "(CONNTRACK_TABLE_FULL); established connections keep working. Raise "
+        "connection table full ({} entries{}): {} new connection(s) dropped since the last "
+        "report (CONNTRACK_TABLE_FULL); established connections keep working. Raise "
         "--conntrack-capacity or lower --conntrack-idle-timeout",
-        conntrack_->capacity(), dropped - table_full_reported_);
+        conntrack_config_.capacity,
+        workers_.size() > 1 ? fmt::format(", {} per worker", conntracks_[0]->capacity()) : "",
+        dropped - table_full_reported_);
     table_full_reported_ = dropped;
     table_full_logged_at_ = now;
+  }
+
+  // A port whose device refuses frames (a net_tap whose interface was deleted, a NIC that lost
+  // its link) is reported when it starts failing and when it recovers, not per frame: the
+  // worker counts those frames as TX_FAILED and moves on. Ports are opened once; a deleted TAP
+  // comes back only with a restart (control/README.md, "Daemon").
+  void CheckPorts() {
+    port_health_.resize(ports_.size());
+    for (uint16_t i = 0; i < ports_.size(); ++i) {
+      rte_eth_stats stats{};
+      if (rte_eth_stats_get(ports_.dpdk_port(i), &stats) != 0) continue;
+      PortHealth& port = port_health_[i];
+      const uint64_t refused = stats.oerrors - port.tx_errors;
+      const uint64_t sent = stats.opackets - port.tx_packets;
+      port.tx_errors = stats.oerrors;
+      port.tx_packets = stats.opackets;
+      const std::string& name = testbed_.ports[i].name;
+      if (refused > 0 && !port.failing) {
+        port.failing = true;
+        port.errors_when_failed = stats.oerrors - refused;
+        spdlog::error(
+            "port {}: transmit failing: the device refused {} frame(s) in the last second "
+            "(a net_tap port whose interface was deleted, or a link down); frames to it are "
+            "dropped as TX_FAILED; the other ports keep forwarding. A deleted TAP comes back "
+            "only when svpcd restarts",
+            name, refused);
+      } else if (port.failing && refused == 0 && sent > 0) {
+        port.failing = false;
+        spdlog::info("port {}: transmitting again ({} frame(s) refused while it failed)", name,
+                     stats.oerrors - port.errors_when_failed);
+      }
+    }
   }
 
   // Cloud Routers whose BGP goes through the data plane: the kernel side of their TAP port
@@ -387,25 +515,93 @@ class Daemon {
   }
 
   void WriteCounters() {
-    if (options_.counters_file.empty() || !worker_) return;
+    if (options_.counters_file.empty() || workers_.empty()) return;
     const dataplane::Snapshot* snap = store_->Acquire();
     std::string tmp = options_.counters_file + ".tmp";
     {
       std::ofstream out(tmp);
-      out << pcap::CountersJson(worker_->counters(), *snap) << '\n';
+      out << pcap::CountersJson(SumCounters(), *snap) << '\n';
     }
     std::rename(tmp.c_str(), options_.counters_file.c_str());
+  }
+
+  // VPC Flow Logs: drains the workers' records. Records of a replaced snapshot generation are
+  // counted, not written (their NIC indices refer to the old configuration).
+  void WriteFlowRecords() {
+    if (flow_logs_.empty()) return;
+    const dataplane::Snapshot* snap = store_->Acquire();
+    dataplane::FlowRecord records[256];
+    for (const auto& log : flow_logs_) {
+      for (uint32_t n; (n = log->Drain(records, 256)) > 0;) {
+        for (uint32_t i = 0; i < n; ++i) {
+          if (records[i].generation != snap->generation) {
+            ++stale_flow_records_;
+            continue;
+          }
+          flow_records_ << pcap::FlowLogRecordJson(*snap, records[i]) << '\n';
+        }
+      }
+    }
+    flow_records_.flush();
+  }
+
+  // What DPDK telemetry answers (control/telemetry.h): a copy, made here where snapshots may be
+  // read.
+  void PublishTelemetry() {
+    const dataplane::Snapshot* snap = store_->Acquire();
+    const dataplane::Counters sum = SumCounters();
+    TelemetryTables t;
+    for (size_t p = 0; p < snap->port_names.size(); ++p) {
+      t.ports.emplace_back(snap->port_names[p] + ".rx", sum.port_rx[p]);
+      t.ports.emplace_back(snap->port_names[p] + ".tx", sum.port_tx[p]);
+    }
+    for (int v = 0; v < dataplane::kVerdictCount; ++v) {
+      t.verdicts.emplace_back(dataplane::VerdictName(static_cast<dataplane::Verdict>(v)),
+                              sum.verdicts[v]);
+    }
+    for (int c = 1; c < dataplane::kDropCauseCount; ++c) {
+      t.drops.emplace_back(dataplane::DropCauseName(static_cast<dataplane::DropCause>(c)),
+                           sum.drops[c]);
+    }
+    uint64_t live = 0;
+    for (const auto& w : workers_) live += w->live_connections();
+    t.conntrack = {
+        {"live", live}, {"capacity", conntrack_config_.capacity}, {"workers", workers_.size()}};
+    for (const dataplane::NetworkInfo& net : snap->networks) {
+      for (uint32_t r = 0; r < net.firewall.size(); ++r) {
+        t.rules.emplace_back("network:" + net.name + "/firewall:" + net.firewall.rule(r).name,
+                             snap->RuleHits(net.rule_hit_base + r));
+      }
+    }
+    for (uint32_t p = 0; p < snap->billing_projects.size(); ++p) {
+      uint64_t bytes = 0;
+      for (uint32_t k = 0; k < dataplane::kEgressKindCount; ++k) {
+        bytes += snap->BillingTotal(p, static_cast<dataplane::EgressKind>(k)).bytes;
+      }
+      t.billing.emplace_back(snap->billing_projects[p], bytes);
+    }
+    UpdateTelemetry(std::move(t));
+  }
+
+  // Every worker's counters added up (each worker writes only its own).
+  dataplane::Counters SumCounters() const {
+    dataplane::Counters sum;
+    for (const auto& worker : workers_) sum.Add(worker->counters());
+    return sum;
   }
 
   const DaemonOptions& options_;
   Testbed testbed_;
   dataplane::PortSet ports_;
   std::unique_ptr<dataplane::SnapshotStore> store_;
-  std::unique_ptr<dataplane::Worker> worker_;
+  std::vector<std::unique_ptr<dataplane::Worker>> workers_;
   firewall::ConnTrack::Config conntrack_config_;
   dataplane::OnRuleChange on_rule_change_ = dataplane::OnRuleChange::kContinue;
-  std::unique_ptr<firewall::ConnTrack> conntrack_;
-  std::unique_ptr<dataplane::FirewallLog> firewall_log_;
+  std::vector<std::unique_ptr<firewall::ConnTrack>> conntracks_;        // one per worker
+  std::vector<std::unique_ptr<dataplane::FirewallLog>> firewall_logs_;  // one per worker
+  std::vector<std::unique_ptr<dataplane::FlowLog>> flow_logs_;          // one per worker
+  std::ofstream flow_records_;
+  uint64_t stale_flow_records_ = 0;
   std::ofstream firewall_records_;
   uint64_t stale_log_events_ = 0;
   uint64_t table_full_reported_ = 0;
@@ -415,6 +611,13 @@ class Daemon {
   std::unique_ptr<CloudRouters> routers_;
   bool bgp_changed_ = false;
   uint64_t health_ticks_ = 0;
+  struct PortHealth {
+    uint64_t tx_errors = 0;
+    uint64_t tx_packets = 0;
+    uint64_t errors_when_failed = 0;
+    bool failing = false;
+  };
+  std::vector<PortHealth> port_health_;  // per port, as ports_
 };
 
 }  // namespace

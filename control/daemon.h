@@ -19,7 +19,11 @@ struct DaemonOptions {
   std::string counters_file;      // written on stop and every `counters_interval_s`
   std::string firewall_log_file;  // Firewall Rules Logging records (JSON lines); empty = off
   std::string bgp_status_file;    // Cloud Router sessions and routes (JSON), on every change
+  std::string flow_log_file;      // VPC Flow Logs records (JSON lines); empty = off
   unsigned counters_interval_s = 5;
+  // Worker lcores. The connection table capacity is split equally among them (RSS pins a flow
+  // to one worker, whose table alone tracks it).
+  uint32_t workers = 1;
   std::vector<std::string> eal_args;
   uint32_t conntrack_capacity = 1'000'000;
   double idle_timeout_s = 600;

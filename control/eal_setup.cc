@@ -2,6 +2,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,15 +38,35 @@ uint64_t FreeHugepageMiB() {
   return free_pages * page_kib / 1024;
 }
 
+// `-l 0-N` when CPUs 0..N are ours; otherwise lcores mapped onto the CPUs the process may run on
+// (`--lcores=0@a,1@b,...`), round robin when there are more lcores than CPUs: several workers on
+// one CPU work (tests, a 2-core machine) but share its time.
+std::string LcoreArgs(uint32_t lcores) {
+  lcores = std::max<uint32_t>(lcores, 1);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+    }
+  }
+  bool plain = cpus.size() >= lcores;
+  for (uint32_t i = 0; plain && i < lcores; ++i) plain = cpus[i] == static_cast<int>(i);
+  if (plain || cpus.empty()) return lcores == 1 ? "-l0" : "-l0-" + std::to_string(lcores - 1);
+  std::string arg = "--lcores=";
+  for (uint32_t i = 0; i < lcores; ++i) {
+    arg += (i == 0 ? "" : ",") + std::to_string(i) + "@" + std::to_string(cpus[i % cpus.size()]);
+  }
+  return arg;
+}
+
 }  // namespace
 
 std::vector<std::string> BuildEalArgs(const EalRequest& request) {
   const auto& user = request.user_args;
   std::vector<std::string> args = {request.program};
-  if (!HasAny(user, {"-l", "-c", "--lcores"})) {
-    args.push_back("-l");
-    args.push_back(request.lcores <= 1 ? "0" : "0-" + std::to_string(request.lcores - 1));
-  }
+  if (!HasAny(user, {"-l", "-c", "--lcores"})) args.push_back(LcoreArgs(request.lcores));
   if (!HasAny(user, {"--file-prefix"})) {
     args.push_back("--file-prefix=" + request.program + "-" + std::to_string(getpid()));
   }
@@ -54,14 +75,16 @@ std::vector<std::string> BuildEalArgs(const EalRequest& request) {
     // (routing/README.md), plus a reload's new table side by side with it; then mbuf pools,
     // connection tracking (41 MB at 1,000,000), slack.
     uint64_t needed_mib = 512 + 288ull * std::max<uint32_t>(request.networks, 1);
-    if (FreeHugepageMiB() < needed_mib) {
-      args.push_back("--no-huge");
-      args.push_back("-m");
-      args.push_back(std::to_string(needed_mib));
-    }
+    // On hugepages too, the memory is taken at start (-m): taken on demand, a later route table
+    // or reload could find the pages gone to another process.
+    if (FreeHugepageMiB() < needed_mib) args.push_back("--no-huge");
+    args.push_back("-m");
+    args.push_back(std::to_string(needed_mib));
   }
   if (!HasAny(user, {"--log-level"})) args.push_back("--log-level=warning");
-  if (!HasAny(user, {"--telemetry", "--no-telemetry"})) args.push_back("--no-telemetry");
+  if (!request.telemetry && !HasAny(user, {"--telemetry", "--no-telemetry"})) {
+    args.push_back("--no-telemetry");
+  }
   bool user_devices = HasAny(user, {"--vdev", "-a", "--allow", "-b", "--block", "--no-pci"});
   if (!user_devices) {
     for (std::string& a : dataplane::EalDeviceArgs(request.devices)) args.push_back(std::move(a));

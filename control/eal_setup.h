@@ -16,7 +16,9 @@ struct EalRequest {
   std::vector<std::string> devices;    // testbed device strings
   std::vector<std::string> user_args;  // after `--`
   uint32_t networks = 1;
-  uint32_t lcores = 1;  // 1 for replay, 2 for the daemon (main + worker)
+  uint32_t lcores = 1;  // 1 for replay, workers + 1 for the daemon
+  // DPDK telemetry (the daemon: dpdk-telemetry.py and dpdk-dumpcap talk to it); off otherwise.
+  bool telemetry = false;
 };
 
 // The argument vector that would be given to rte_eal_init.

@@ -61,6 +61,12 @@ struct Subnetwork {
   Ipv4 gateway = 0;  // gatewayAddress, or the range's second address when absent
   std::vector<SecondaryRange> secondary_ranges;
   std::string purpose;  // empty = PRIVATE
+  // VPC Flow Logs (logConfig, or the older enableFlowLogs): GCP's defaults when enabled.
+  struct FlowLogs {
+    bool enabled = false;
+    uint32_t interval_s = 5;  // aggregationInterval INTERVAL_5_SEC
+    double sampling = 0.5;    // flowSampling
+  } flow_logs;
 };
 
 struct AliasRange {

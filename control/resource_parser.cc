@@ -316,6 +316,35 @@ void ParseSubnetwork(const JsonFields& f, Identity id, const ResourceSource& sou
                             purpose)) {
     subnet.purpose = purpose;
   }
+  // VPC Flow Logs: logConfig {enable, aggregationInterval, flowSampling, metadata}, or the
+  // older top-level enableFlowLogs.
+  if (auto legacy = f.Bool("enableFlowLogs")) subnet.flow_logs.enabled = *legacy;
+  if (auto log = f.Object("logConfig")) {
+    if (auto enable = log->Bool("enable")) subnet.flow_logs.enabled = *enable;
+    uint32_t interval = 5;
+    if (ReadEnum<uint32_t>(*log, "aggregationInterval",
+                           {{"INTERVAL_5_SEC", 5},
+                            {"INTERVAL_30_SEC", 30},
+                            {"INTERVAL_1_MIN", 60},
+                            {"INTERVAL_5_MIN", 300},
+                            {"INTERVAL_10_MIN", 600},
+                            {"INTERVAL_15_MIN", 900}},
+                           interval)) {
+      subnet.flow_logs.interval_s = interval;
+    }
+    if (const boost::json::value* v = log->Get("flowSampling")) {
+      if (!v->is_number()) {
+        log->Error("flowSampling", "must be a number between 0 and 1");
+      } else {
+        const double sampling = v->to_number<double>();
+        if (sampling < 0 || sampling > 1) {
+          log->Error("flowSampling", "must be between 0 and 1");
+        } else {
+          subnet.flow_logs.sampling = sampling;
+        }
+      }
+    }
+  }
   if (!f.scope().failed()) config.subnetworks.push_back(std::move(subnet));
 }
 

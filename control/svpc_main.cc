@@ -5,9 +5,11 @@
 
 #include "bench/cmd_bench.h"
 #include "control/cmd_bgp.h"
+#include "control/cmd_billing.h"
 #include "control/cmd_netns_plan.h"
 #include "control/cmd_replay.h"
 #include "control/cmd_routes.h"
+#include "control/cmd_trace.h"
 #include "control/cmd_validate.h"
 
 int main(int argc, char** argv) {
@@ -26,8 +28,10 @@ int main(int argc, char** argv) {
   svpc::control::AddValidateCommand(app, exit_code);
   svpc::control::AddReplayCommand(app, exit_code, eal_args);
   svpc::control::AddRoutesCommand(app, exit_code, eal_args);
+  svpc::control::AddTraceCommand(app, exit_code, eal_args);
   svpc::control::AddNetnsPlanCommand(app, exit_code);
   svpc::control::AddBgpCommand(app, exit_code);
+  svpc::control::AddBillingCommand(app, exit_code);
   svpc::bench::AddBenchCommand(app, exit_code);
   try {
     app.parse(own_argc, argv);

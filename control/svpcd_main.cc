@@ -23,9 +23,15 @@ int main(int argc, char** argv) {
   app.add_option("--counters-interval", options.counters_interval_s, "seconds between writes");
   app.add_option("--firewall-log", options.firewall_log_file,
                  "append Firewall Rules Logging records (JSON lines) to this file");
+  app.add_option("--flow-log", options.flow_log_file,
+                 "append VPC Flow Logs records (JSON lines) for subnets with logConfig.enable");
   app.add_option("--bgp-status", options.bgp_status_file,
                  "write Cloud Router BGP sessions and routes (JSON) here on every change; "
                  "`svpc bgp FILE` prints it");
+  app.add_option("--workers", options.workers,
+                 "worker cores (default 1); each polls its own queue of every port, with its "
+                 "own connection table (symmetric RSS keeps both directions of a flow on one)")
+      ->check(CLI::Range(1u, 64u));
   svpc::control::AddEngineOptions(app, options.conntrack_capacity, options.idle_timeout_s,
                                   options.on_rule_change);
   app.footer("EAL options for experts go after `--`; without them svpcd picks working defaults.");

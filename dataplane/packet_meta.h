@@ -7,6 +7,7 @@
 #include "common/net_types.h"
 #include "dataplane/verdict.h"
 #include "firewall/policy_evaluator.h"
+#include "routing/route_table.h"
 
 struct rte_mbuf;
 
@@ -67,6 +68,7 @@ struct PacketMeta {
   uint32_t egress_policy = firewall::kNoPolicy;
   uint32_t ingress_policy = firewall::kNoPolicy;
   int32_t route = -1;
+  routing::RouteKind route_kind = routing::RouteKind::kSubnet;  // of `route`, when >= 0
   bool subnet_route = false;
   // Between a Cloud Router and its BGP peer (link-local, control plane): no firewall, no route.
   bool control_plane =

@@ -258,11 +258,12 @@ FirewallDecision FromPolicies(const firewall::PolicyDecision& d) {
 }
 
 // Counts the deciding rule's hit (implied rules are not counted).
-void NoteDecision(const Snapshot& snap, uint32_t network, const FirewallDecision& d) noexcept {
+void NoteDecision(const Snapshot& snap, uint32_t network, const FirewallDecision& d,
+                  uint32_t worker) noexcept {
   if (d.rule < 0) return;
   const uint32_t base = d.policy == firewall::kNoPolicy ? snap.networks[network].rule_hit_base
                                                         : snap.policy_rule_hit_base[d.policy];
-  snap.rule_hits[base + d.rule]++;
+  snap.RuleHitSlice(worker)[base + d.rule]++;
 }
 
 LogEvent EventOf(const Snapshot& snap, const PacketMeta& m, firewall::Direction direction,
@@ -447,7 +448,8 @@ void ConntrackStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
   }
 }
 
-void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& burst) const noexcept {
+void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& burst,
+                              uint32_t worker) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done || meta.src_nic < 0) continue;
@@ -460,7 +462,7 @@ void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& bur
         Decide(snap, snap.nics[meta.src_nic], firewall::Direction::kEgress, KeyOf(meta), nullptr);
     meta.egress_rule = d.rule;
     meta.egress_policy = d.policy;
-    NoteDecision(snap, meta.network, d);
+    NoteDecision(snap, meta.network, d, worker);
     if (d.action == firewall::Action::kDeny) {
       meta.Drop(DropCause::kFirewallRule);
       if (log != nullptr && RuleLogs(snap, meta, d.rule, d.policy)) {
@@ -484,6 +486,7 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
     }
     meta.route = hit.route;
     const routing::Route& route = net.routes->route(hit.route);
+    meta.route_kind = route.kind;
     meta.subnet_route = route.next_hop == routing::NextHopType::kSubnet;
     switch (route.next_hop) {
       case routing::NextHopType::kSubnet:
@@ -588,8 +591,8 @@ bool RecheckConnection(const Snapshot& snap, const firewall::ConnEntry& entry, b
 }
 
 void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntrack,
-                               OnRuleChange on_rule_change, FirewallLog* log,
-                               Burst& burst) const noexcept {
+                               OnRuleChange on_rule_change, FirewallLog* log, Burst& burst,
+                               uint32_t worker) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done) continue;
@@ -619,7 +622,7 @@ void IngressFirewallStage::Run(const Snapshot& snap, firewall::ConnTrack* conntr
                                       SenderIdentified(sender, nic, meta.src) ? sender : nullptr);
     meta.ingress_rule = d.rule;
     meta.ingress_policy = d.policy;
-    NoteDecision(snap, nic.network, d);
+    NoteDecision(snap, nic.network, d, worker);
     if (d.action == firewall::Action::kDeny) {
       meta.Drop(DropCause::kFirewallRule);
       if (log != nullptr && RuleLogs(snap, meta, d.rule, d.policy)) {
@@ -699,9 +702,9 @@ uint16_t Pipeline::PartEnd(const Burst& burst, uint16_t start) noexcept {
 void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
   classify_.Run(snap, part);
   conntrack_lookup_.Run(snap, conntrack_, part);
-  egress_firewall_.Run(snap, log_, part);
+  egress_firewall_.Run(snap, log_, part, worker_);
   route_.Run(snap, part);
-  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, log_, part);
+  ingress_firewall_.Run(snap, conntrack_, on_rule_change_, log_, part, worker_);
   conntrack_commit_.Run(snap, conntrack_, log_, part);
   rewrite_.Run(snap, part);
   if (conntrack_ == nullptr) return;
@@ -718,19 +721,88 @@ void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
   }
 }
 
+// VPC Flow Logs: the sender's record (SRC) when its subnet logs, the receiver's (DEST) when its
+// subnet does, for sampled connections.
+void Pipeline::NoteFlow(const Snapshot& snap, const PacketMeta& meta) const noexcept {
+  const NicInfo* src = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
+  const NicInfo* dst =
+      meta.dst_nic >= 0 && meta.verdict == Verdict::kDeliver ? &snap.nics[meta.dst_nic] : nullptr;
+  const bool src_logs = src != nullptr && src->flow_log_interval_ns != 0;
+  const bool dst_logs = dst != nullptr && dst->flow_log_interval_ns != 0;
+  if (!src_logs && !dst_logs) return;
+  FlowRecord key;
+  key.generation = snap.generation;
+  key.network = static_cast<uint32_t>(meta.network);
+  key.src = meta.src;
+  key.dst = meta.dst;
+  key.src_port = meta.has_ports ? meta.src_port : 0;
+  key.dst_port = meta.has_ports ? meta.dst_port : 0;
+  key.protocol = meta.protocol;
+  if (src_logs && FlowSampled(meta.src, meta.dst, key.src_port, key.dst_port, meta.protocol,
+                              src->flow_log_threshold)) {
+    key.reporter = FlowReporter::kSrc;
+    key.nic = meta.src_nic;
+    key.remote_nic = dst != nullptr ? meta.dst_nic : -1;
+    flow_log_->Note(key, meta.ip_total_length, meta.time_ns, src->flow_log_interval_ns);
+  }
+  if (dst_logs && FlowSampled(meta.src, meta.dst, key.src_port, key.dst_port, meta.protocol,
+                              dst->flow_log_threshold)) {
+    key.reporter = FlowReporter::kDest;
+    key.nic = meta.dst_nic;
+    key.remote_nic = meta.src_nic;
+    flow_log_->Note(key, meta.ip_total_length, meta.time_ns, dst->flow_log_interval_ns);
+  }
+}
+
 void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept {
   reset_.Run(burst, counters);
   parse_.Run(burst);
+  ProcessParsed(snap, burst, counters);
+}
+
+void Pipeline::ProcessOnPath(const Snapshot& snap, Burst& burst, Counters& counters,
+                             uint32_t flow_hash) const noexcept {
+  reset_.Run(burst, counters);
+  parse_.Run(burst);
+  for (uint16_t i = 0; i < burst.count; ++i) burst.meta[i].flow_hash = flow_hash;
+  ProcessParsed(snap, burst, counters);
+}
+
+void Pipeline::ProcessParsed(const Snapshot& snap, Burst& burst,
+                             Counters& counters) const noexcept {
   for (uint16_t start = 0; start < burst.count;) {
     const uint16_t end = PartEnd(burst, start);
     Burst part{burst.pkts + start, burst.meta + start, static_cast<uint16_t>(end - start)};
     RunStages(snap, part);
     start = end;
   }
+  BillingCell* billing = snap.BillingSlice(worker_);
   for (uint16_t i = 0; i < burst.count; ++i) {
     const PacketMeta& meta = burst.meta[i];
     counters.verdicts[static_cast<int>(meta.verdict)]++;
-    if (meta.verdict == Verdict::kDrop) counters.drops[static_cast<int>(meta.cause)]++;
+    if (meta.verdict == Verdict::kDrop) {
+      counters.drops[static_cast<int>(meta.cause)]++;
+      continue;
+    }
+    if (meta.route >= 0) counters.routed[static_cast<int>(meta.route_kind)]++;
+    if (flow_log_ != nullptr && !meta.control_plane) NoteFlow(snap, meta);
+    // Egress billing: what an instance sent that left it (delivered or forwarded), to its
+    // project; through a VPN gateway, to the gateway's project.
+    if (meta.src_nic < 0 || meta.control_plane || meta.dst_endpoint < 0) continue;
+    const EndpointInfo& out = snap.endpoints[meta.dst_endpoint];
+    EgressKind kind = EgressKind::kToInstance;
+    uint32_t project = snap.nics[meta.src_nic].billing_project;
+    if (out.kind == EndpointKind::kVpnTunnel) {
+      kind = EgressKind::kViaVpnGateway;
+      project = out.billing_project;
+    } else if (out.kind == EndpointKind::kInterconnectAttachment) {
+      kind = EgressKind::kViaInterconnect;
+    } else if (out.kind == EndpointKind::kInternet) {
+      kind = EgressKind::kToInternet;
+    }
+    BillingCell& cell = billing[project * kEgressKindCount + static_cast<uint32_t>(kind)];
+    cell.packets++;
+    cell.bytes += meta.ip_total_length;
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include "dataplane/counters.h"
 #include "dataplane/firewall_log.h"
+#include "dataplane/flow_log.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/snapshot.h"
 #include "firewall/conntrack.h"
@@ -68,7 +69,9 @@ class ConntrackStage {
 // Egress rules of the sending instance.
 class EgressFirewallStage {
  public:
-  void Run(const Snapshot& snap, FirewallLog* log, Burst& burst) const noexcept;
+  // `worker`: whose slice of the rule hit counters the decisions count in.
+  void Run(const Snapshot& snap, FirewallLog* log, Burst& burst,
+           uint32_t worker = 0) const noexcept;
 };
 
 // Route selection in the network and next-hop resolution to a NIC or an external endpoint.
@@ -82,7 +85,7 @@ class RouteStage {
 class IngressFirewallStage {
  public:
   void Run(const Snapshot& snap, firewall::ConnTrack* conntrack, OnRuleChange on_rule_change,
-           FirewallLog* log, Burst& burst) const noexcept;
+           FirewallLog* log, Burst& burst, uint32_t worker = 0) const noexcept;
 };
 
 // Starts tracking connections that rules just allowed (and logs them when their rules say
@@ -102,22 +105,36 @@ class RewriteStage {
 class Pipeline {
  public:
   // `conntrack` is the worker's table (outlives snapshots); nullptr = stateless evaluation.
-  // `log` receives Firewall Rules Logging events; nullptr = logging off.
+  // `log` receives Firewall Rules Logging events; nullptr = logging off. `worker`: the worker's
+  // index, whose slice of the snapshot's rule hit counters this pipeline writes.
   explicit Pipeline(firewall::ConnTrack* conntrack = nullptr,
                     OnRuleChange on_rule_change = OnRuleChange::kContinue,
-                    FirewallLog* log = nullptr)
-      : conntrack_(conntrack), on_rule_change_(on_rule_change), log_(log) {}
+                    FirewallLog* log = nullptr, uint32_t worker = 0)
+      : conntrack_(conntrack), on_rule_change_(on_rule_change), log_(log), worker_(worker) {}
+
+  // VPC Flow Logs (dataplane/flow_log.h): packets of instances whose subnet logs flows are
+  // counted in `flow_log`; nullptr = off.
+  void set_flow_log(FlowLog* flow_log) { flow_log_ = flow_log; }
 
   // meta[i].in_port and meta[i].time_ns must be set by the caller; the rest is reset here.
   void Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
+  // Process with every packet's ECMP hash set to `flow_hash` instead of the headers' hash: ECMP
+  // groups pick member flow_hash % size, so `svpc trace` walks each path with 0, 1, 2, ...
+  void ProcessOnPath(const Snapshot& snap, Burst& burst, Counters& counters,
+                     uint32_t flow_hash) const noexcept;
 
  private:
   static uint16_t PartEnd(const Burst& burst, uint16_t start) noexcept;
+  void NoteFlow(const Snapshot& snap, const PacketMeta& meta) const noexcept;
+  // Everything after parsing: the stages in parts (PartEnd), then the verdict counters.
+  void ProcessParsed(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
   void RunStages(const Snapshot& snap, Burst& part) const noexcept;
 
   firewall::ConnTrack* conntrack_;
   OnRuleChange on_rule_change_;
   FirewallLog* log_;
+  FlowLog* flow_log_ = nullptr;
+  uint32_t worker_;
   ResetStage reset_;
   ParseStage parse_;
   ClassifyStage classify_;

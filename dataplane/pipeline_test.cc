@@ -141,7 +141,7 @@ class PipelineTest : public testing::Test {
       snap_->nics[i].source_class = snap_->networks[0].classifier->SourceClass(i);
     }
     ASSERT_TRUE(snap_->BuildClassifier(&error)) << error;
-    snap_->AllocateRuleHits();
+    snap_->AllocateWorkerCounters();
   }
 
   void AddNic(const char* name, const char* ip, std::vector<uint32_t> tags, uint16_t port,

@@ -198,7 +198,7 @@ class PolicyPipelineTest : public testing::Test {
       snap_->nics[i].source_class = snap_->networks[0].classifier->SourceClass(i);
     }
     ASSERT_TRUE(snap_->BuildClassifier(&error)) << error;
-    snap_->AllocateRuleHits();
+    snap_->AllocateWorkerCounters();
   }
 
   static bool HasPolicyRules(const firewall::PolicyChain& chain) {

@@ -5,7 +5,7 @@
 #include <utility>
 
 namespace svpc::dataplane {
-void Snapshot::AllocateRuleHits() {
+void Snapshot::AllocateWorkerCounters(uint32_t workers) {
   rule_hit_count = 0;
   for (NetworkInfo& net : networks) {
     net.rule_hit_base = static_cast<uint32_t>(rule_hit_count);
@@ -16,7 +16,12 @@ void Snapshot::AllocateRuleHits() {
     policy_rule_hit_base[p] = static_cast<uint32_t>(rule_hit_count);
     rule_hit_count += policies.policy(p).rules.size();
   }
-  rule_hits = std::make_unique<uint64_t[]>(rule_hit_count + 1);
+  rule_hit_slices = workers == 0 ? 1 : workers;
+  rule_hit_stride = (rule_hit_count + 1 + 7) / 8 * 8;  // whole 64-byte lines per worker
+  rule_hits = std::make_unique<uint64_t[]>(rule_hit_stride * rule_hit_slices);
+  // Whole 64-byte lines per worker (four 16-byte cells), one spare project for safety.
+  billing_stride = ((billing_projects.size() + 1) * kEgressKindCount + 3) / 4 * 4;
+  billing = std::make_unique<BillingCell[]>(billing_stride * rule_hit_slices);
 }
 
 Snapshot::~Snapshot() = default;

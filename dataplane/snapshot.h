@@ -40,6 +40,15 @@ struct RouterLink {
   int32_t endpoint = -1;
 };
 
+// Egress billing: where an instance's packet left to (Shared VPC billing attributes egress to the
+// sender's project, except through a VPN gateway: to the gateway's project).
+enum class EgressKind : uint8_t { kToInstance, kToInternet, kViaVpnGateway, kViaInterconnect };
+inline constexpr uint32_t kEgressKindCount = 4;
+struct BillingCell {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;  // IPv4 total length
+};
+
 struct EndpointInfo {
   EndpointKind kind = EndpointKind::kInstanceNic;
   uint16_t port = 0;
@@ -48,6 +57,7 @@ struct EndpointInfo {
   uint32_t network = 0;
   int32_t nic = -1;  // kInstanceNic only
   std::string name;  // tunnel / attachment reference, "internet" for the internet endpoint
+  uint32_t billing_project = 0;  // tunnels: the gateway's project (Snapshot::billing_projects)
   // Tunnels and attachments a Cloud Router interface is linked to, when its BGP goes through the
   // data plane: frames for router_ip go to router_endpoint.
   Ipv4 router_ip = 0;
@@ -57,9 +67,10 @@ struct EndpointInfo {
 };
 
 struct NicInfo {
-  std::string instance_ref;  // projects/P/zones/Z/instances/I
-  std::string nic_name;      // nic0
-  std::string project;       // the instance's (service) project
+  std::string instance_ref;      // projects/P/zones/Z/instances/I
+  std::string nic_name;          // nic0
+  std::string project;           // the instance's (service) project
+  uint32_t billing_project = 0;  // `project` in Snapshot::billing_projects
   std::string subnetwork_name;
   uint32_t region = routing::kNoRegion;  // interned: Snapshot::region_names
   uint32_t network = 0;
@@ -81,6 +92,10 @@ struct NicInfo {
   bool egress_policy_path = false;
   bool ingress_policy_path = false;
   uint32_t route_view = routing::RouteTable::kUntaggedView;
+  // VPC Flow Logs of its subnet: the aggregation interval (0 = off) and the sample threshold
+  // (flowSampling * 2^32, dataplane/flow_log.h).
+  uint64_t flow_log_interval_ns = 0;
+  uint64_t flow_log_threshold = 0;
   int32_t endpoint = -1;  // where the testbed wires it; -1 = nowhere
   MacAddr mac;            // the NIC's MAC
   MacAddr gateway_mac;    // its subnet gateway's MAC: answers ARP, sources delivered frames
@@ -150,11 +165,43 @@ class Snapshot {
   // Per-rule hit counters: how many decisions (new connections, denied packets) each VPC
   // firewall rule made, at networks[n].rule_hit_base + rule index, and each firewall policy rule,
   // at policy_rule_hit_base[p] + index in Policy::rules. The one mutable part of a snapshot:
-  // written by the worker, read by the control thread (single worker for now).
+  // one slice per worker (`rule_hit_stride` apart, whole cache lines, so workers never write the
+  // same line), each written only by its worker; the control thread reads their sum.
   std::unique_ptr<uint64_t[]> rule_hits;
   size_t rule_hit_count = 0;
+  size_t rule_hit_stride = 0;
+  uint32_t rule_hit_slices = 1;
   std::vector<uint32_t> policy_rule_hit_base;
-  void AllocateRuleHits();
+  // Egress billing per project (billing_projects) and EgressKind, one slice per worker like
+  // rule_hits: cell (project * kEgressKindCount + kind).
+  std::vector<std::string> billing_projects;
+  std::unique_ptr<BillingCell[]> billing;
+  size_t billing_stride = 0;
+  BillingCell* BillingSlice(uint32_t worker) const noexcept {
+    return billing.get() + (worker < rule_hit_slices ? worker : 0) * billing_stride;
+  }
+  BillingCell BillingTotal(uint32_t project, EgressKind kind) const noexcept {
+    BillingCell sum;
+    for (uint32_t w = 0; w < rule_hit_slices; ++w) {
+      const BillingCell& c =
+          billing[w * billing_stride + project * kEgressKindCount + static_cast<uint32_t>(kind)];
+      sum.packets += c.packets;
+      sum.bytes += c.bytes;
+    }
+    return sum;
+  }
+  // (Re)allocates the zeroed per-worker counters (rule hits, billing) for `workers` workers.
+  void AllocateWorkerCounters(uint32_t workers = 1);
+  // Worker `worker`'s slice (slice 0 for an index out of range).
+  uint64_t* RuleHitSlice(uint32_t worker) const noexcept {
+    return rule_hits.get() + (worker < rule_hit_slices ? worker : 0) * rule_hit_stride;
+  }
+  // Every worker's hits of counter `index` (a base above + rule index).
+  uint64_t RuleHits(size_t index) const noexcept {
+    uint64_t sum = 0;
+    for (uint32_t w = 0; w < rule_hit_slices; ++w) sum += rule_hits[w * rule_hit_stride + index];
+    return sum;
+  }
 
   // Builds the classification tables from `endpoints`. Call once after filling the vectors.
   bool BuildClassifier(std::string* error);

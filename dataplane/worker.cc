@@ -10,7 +10,7 @@ constexpr uint32_t kSweepBudget = 64;
 }
 
 void TransmitBurst(const PortSet& ports, rte_mbuf** pkts, const PacketMeta* meta, uint16_t count,
-                   Counters& counters) noexcept {
+                   Counters& counters, uint16_t queue) noexcept {
   // Gather per output port, then one TX burst each.
   rte_mbuf* out[kMaxPorts][kBurstSize];
   uint16_t out_count[kMaxPorts] = {};
@@ -27,7 +27,7 @@ void TransmitBurst(const PortSet& ports, rte_mbuf** pkts, const PacketMeta* meta
   while (used_ports != 0) {
     uint16_t port = static_cast<uint16_t>(__builtin_ctzll(used_ports));
     used_ports &= used_ports - 1;
-    uint16_t sent = rte_eth_tx_burst(ports.dpdk_port(port), 0, out[port], out_count[port]);
+    uint16_t sent = rte_eth_tx_burst(ports.dpdk_port(port), queue, out[port], out_count[port]);
     counters.port_tx[port] += sent;
     for (uint16_t i = sent; i < out_count[port]; ++i) rte_pktmbuf_free(out[port][i]);
     counters.drops[static_cast<int>(DropCause::kTxFailed)] += out_count[port] - sent;
@@ -44,7 +44,7 @@ void Worker::HandleBurst(const Snapshot& snap, uint16_t in, rte_mbuf** pkts, uin
   Burst burst{pkts, meta, count};
   pipeline_.Process(snap, burst, counters_);
 
-  TransmitBurst(ports_, pkts, meta, count, counters_);
+  TransmitBurst(ports_, pkts, meta, count, counters_, static_cast<uint16_t>(id_));
 }
 
 int Worker::Run(const std::atomic<bool>& stop) noexcept {
@@ -56,7 +56,8 @@ int Worker::Run(const std::atomic<bool>& stop) noexcept {
     const uint64_t now_ns = static_cast<uint64_t>(rte_get_tsc_cycles() * (1e9 / hz));
     uint32_t received = 0;
     for (uint16_t p = 0; p < ports_.size(); ++p) {
-      uint16_t n = rte_eth_rx_burst(ports_.dpdk_port(p), 0, pkts, kBurstSize);
+      uint16_t n =
+          rte_eth_rx_burst(ports_.dpdk_port(p), static_cast<uint16_t>(id_), pkts, kBurstSize);
       if (n > 0) HandleBurst(*snap, p, pkts, n, now_ns);
       received += n;
     }
@@ -65,6 +66,7 @@ int Worker::Run(const std::atomic<bool>& stop) noexcept {
       conntrack_->Sweep(now_ns, kSweepBudget);
       live_connections_.store(conntrack_->size(), std::memory_order_relaxed);
     }
+    if (received == 0 && flow_log_ != nullptr) flow_log_->Expire(now_ns, kSweepBudget);
     store_.Quiescent(id_);
   }
   store_.Offline(id_);

@@ -1,7 +1,9 @@
 #pragma once
-// A worker lcore: polls every port, runs each received burst through the pipeline on the
-// current snapshot, transmits, and reports a quiescent state to RCU once per loop.
-// It owns its Counters; the control thread only reads them.
+// A worker lcore: polls its queue (its id) of every port, runs each received burst through the
+// pipeline on the current snapshot, transmits on its queue, and reports a quiescent state to RCU
+// once per loop. It owns its Counters, its connection table (RSS pins each flow, both
+// directions, to one worker), its firewall log ring and its slice of the rule hit counters; the
+// control thread only reads them.
 
 #include <atomic>
 #include <cstdint>
@@ -16,19 +18,26 @@ namespace svpc::dataplane {
 // Sends each processed packet out of its output port (one TX burst per port) and frees the
 // dropped ones and what a full queue refused (TX_FAILED). Shared with bench/.
 void TransmitBurst(const PortSet& ports, rte_mbuf** pkts, const PacketMeta* meta, uint16_t count,
-                   Counters& counters) noexcept;
+                   Counters& counters, uint16_t queue = 0) noexcept;
 
 class Worker {
  public:
-  // `conntrack` is this worker's connection table (it outlives snapshots); `log` (nullable)
-  // receives Firewall Rules Logging events for the control thread to write.
+  // `id` is the worker's index: its RCU thread id, its queue on every port and its slice of the
+  // rule hit counters. `conntrack` is this worker's connection table (it outlives snapshots);
+  // `log` (nullable) receives Firewall Rules Logging events for the control thread to write.
   Worker(uint32_t id, SnapshotStore& store, const PortSet& ports, firewall::ConnTrack* conntrack,
          OnRuleChange on_rule_change, FirewallLog* log)
       : id_(id),
         store_(store),
         ports_(ports),
         conntrack_(conntrack),
-        pipeline_(conntrack, on_rule_change, log) {}
+        pipeline_(conntrack, on_rule_change, log, id) {}
+
+  // VPC Flow Logs: this worker's table (nullable); idle loops emit the intervals that ended.
+  void set_flow_log(FlowLog* flow_log) {
+    flow_log_ = flow_log;
+    pipeline_.set_flow_log(flow_log);
+  }
 
   // Loops until `stop` is set. Returns 0.
   int Run(const std::atomic<bool>& stop) noexcept;
@@ -45,6 +54,7 @@ class Worker {
   SnapshotStore& store_;
   const PortSet& ports_;
   firewall::ConnTrack* conntrack_;
+  FlowLog* flow_log_ = nullptr;
   Pipeline pipeline_;
   std::atomic<uint32_t> live_connections_{0};
   Counters counters_;

@@ -72,4 +72,10 @@ std::string FirewallLogRecordJson(const dataplane::Snapshot& snap,
 // The readable table of `summary.flows`.
 std::string FormatFlowTable(const ReplaySummary& summary);
 
+// One VPC Flow Logs record as `gcloud logging read --format=json` shows it: logName
+// .../compute.googleapis.com%2Fvpc_flows, timestamp, jsonPayload {connection, reporter SRC|DEST,
+// bytes_sent, packets_sent, start_time, end_time, src_instance, dest_instance (project_id,
+// vm_name, region, zone), src_vpc, dest_vpc (project_id, vpc_name, subnetwork_name)}.
+std::string FlowLogRecordJson(const dataplane::Snapshot& snap, const dataplane::FlowRecord& r);
+
 }  // namespace svpc::pcap

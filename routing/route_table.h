@@ -61,6 +61,7 @@ enum class NextHopType : uint8_t {
 };
 
 enum class RouteKind : uint8_t { kSubnet, kStatic, kDynamic, kPeering };
+inline constexpr int kRouteKindCount = 4;
 
 // The next hop as the configuration names it (reports only).
 enum class NextHopKind : uint8_t {

@@ -7,7 +7,7 @@ packages=(
   libdpdk-dev dpdk-dev dpdk
   libboost1.81-dev libboost-json1.81-dev libspdlog-dev libpcap-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  iproute2 iputils-ping netcat-openbsd iperf3 tcpdump procps python3 pciutils kmod
+  iproute2 iputils-ping netcat-openbsd iperf3 tcpdump procps python3 pciutils kmod nftables ethtool
   bird2
   clang-14 libclang-rt-14-dev
 )

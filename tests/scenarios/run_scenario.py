@@ -14,6 +14,7 @@ A scenario folder holds:
   expected-counters.json (optional) fields counters.json must have (nested, as given)
   expected-firewall.jsonl (optional) the Firewall Rules Logging records of OUT_DIR/firewall.jsonl,
                   in order; nested fields given must match
+  expected-flows.jsonl (optional) the VPC Flow Logs records of OUT_DIR/flows.jsonl, the same way
 
 It crafts the pcaps, runs `svpc replay` twice (outputs must be byte-identical), compares
 verdicts line by line, checks that every port's output capture holds exactly the frames the
@@ -154,18 +155,32 @@ def main():
                 for key, value in w.items():
                     if d.get(key) != value:
                         failures.append(f"{port}.pcap frame {j + 1}: {key} = {d.get(key)!r}, expected {value!r}")
-    # Firewall Rules Logging records, compared field by field (nested objects: fields given).
-    logs_path = os.path.join(folder, "expected-firewall.jsonl")
-    if os.path.exists(logs_path):
-        with open(os.path.join(out, "firewall.jsonl")) as f:
+    # Firewall Rules Logging and VPC Flow Logs records, compared field by field (nested
+    # objects: the fields given).
+    for log_name in ("firewall.jsonl", "flows.jsonl"):
+        logs_path = os.path.join(folder, "expected-" + log_name)
+        if not os.path.exists(logs_path):
+            continue
+        with open(os.path.join(out, log_name)) as f:
             got_logs = [json.loads(line) for line in f if line.strip()]
         with open(logs_path) as f:
             want_logs = [json.loads(line) for line in f if line.strip()]
         if len(got_logs) != len(want_logs):
-            failures.append(f"firewall.jsonl: {len(got_logs)} records, expected {len(want_logs)}")
+            failures.append(f"{log_name}: {len(got_logs)} records, expected {len(want_logs)}")
+        if log_name == "flows.jsonl":
+            # Flow records leave when their interval ends or at the end of the capture, in table
+            # order: each expected record must match a record of its own, in any order.
+            unmatched = list(got_logs)
+            for i, w in enumerate(want_logs):
+                match = next((g for g in unmatched if not list(subset_problems(w, g, ""))), None)
+                if match is None:
+                    failures.append(f"{log_name}: expected record {i + 1} not found: {json.dumps(w)}")
+                else:
+                    unmatched.remove(match)
+            continue
         for i, (g, w) in enumerate(zip(got_logs, want_logs)):
             for path, problem in subset_problems(w, g, ""):
-                failures.append(f"firewall.jsonl record {i + 1}: {path}: {problem}")
+                failures.append(f"{log_name} record {i + 1}: {path}: {problem}")
     counters_want = os.path.join(folder, "expected-counters.json")
     if os.path.exists(counters_want):
         for path, problem in subset_problems(json.load(open(counters_want)), counters, ""):

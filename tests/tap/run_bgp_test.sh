@@ -21,156 +21,17 @@
 # Needs root and bird2. Tears everything down, even after a failure.
 set -euo pipefail
 via=${1:-host}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${SVPC_BUILD_DIR:-$root/build}
-if [ "$(id -u)" -ne 0 ]; then
-  echo "the BGP TAP test needs root (network namespaces)"; exit 1
-fi
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/bgp_lib.sh"
 command -v bird >/dev/null || { echo "bird (Debian's bird2) is not installed"; exit 1; }
-
-work=$(mktemp -d /tmp/svpc-bgp.XXXXXX)
-config=$work/config
-cp -r "$root/examples/hybrid-cloud/config" "$config"
-log=$work/svpcd.log
-counters=$work/counters.json
-status=$work/bgp.json
-onprem=svpc-bgp-onprem
-onprem_mac=02:00:00:00:0e:01
-daemon_pid=
-bird_pid=
-namespaces=$("$build/control/svpc" netns-plan "$config" | awk '{print $2}')
-
-cleanup() {
-  set +e
-  [ -n "$bird_pid" ] && kill -KILL "$bird_pid" 2>/dev/null
-  [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  for ns in $namespaces $onprem; do
-    pids=$(ip netns pids "$ns" 2>/dev/null)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-  done
-  ip link del svpc-bgp0 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*"
-  echo "--- svpcd log"; tail -40 "$log" 2>/dev/null
-  echo "--- bgp status"; cat "$status" 2>/dev/null
-  echo "--- bird"; cat "$work/bird.out" 2>/dev/null | tail -20
-  exit 1
-}
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-ns_a=svpc-svc-a-instance-a
-ns_b=svpc-svc-b-instance-b
-ns_c=svpc-svc-c-instance-c
-
-# The configuration: no static route to on-prem; a Cloud Router on the tunnel instead.
-python3 - "$config" "$onprem_mac" "$via" <<'PY'
-import json, sys
-config, mac, via = sys.argv[1], sys.argv[2], sys.argv[3]
-routes = [r for r in json.load(open(f"{config}/routes.json")) if r["name"] != "to-onprem"]
-json.dump(routes, open(f"{config}/routes.json", "w"), indent=1)
-router = {
-    "kind": "compute#router", "name": "cr-east",
-    "selfLink": "https://www.googleapis.com/compute/v1/projects/host-prj/regions/us-east1/routers/cr-east",
-    "network": "projects/host-prj/global/networks/shared-net",
-    "bgp": {"asn": 64512, "advertiseMode": "DEFAULT", "keepaliveInterval": 20},
-    "interfaces": [{"name": "if-tunnel", "ipRange": "169.254.0.1/29",
-                    "linkedVpnTunnel": "projects/host-prj/regions/us-east1/vpnTunnels/onprem-tunnel"}],
-    "bgpPeers": [{"name": "onprem", "interfaceName": "if-tunnel", "ipAddress": "169.254.0.1",
-                  "peerIpAddress": "169.254.0.2", "peerAsn": 65010,
-                  "advertisedRoutePriority": 100}],
-}
-json.dump(router, open(f"{config}/router.json", "w"), indent=1)
-testbed = json.load(open(f"{config}/testbed.json"))
-for ep in testbed["endpoints"]:
-    if "vpnTunnel" in ep:
-        ep["mac"] = mac
-# A 1 s keepalive (3 s hold time) so the test does not wait GCP's 60 s for a dead peer.
-testbed["cloudRouters"] = [{"router": "cr-east", "keepaliveSeconds": 1}]
-if via == "dataplane":
-    testbed["ports"].append({"name": "cr", "device": "net_tap9,iface=svpc-cr"})
-    testbed["cloudRouters"][0]["port"] = "cr"
-json.dump(testbed, open(f"{config}/testbed.json", "w"), indent=1)
-PY
-"$build/control/svpc" validate "$config" >/dev/null || fail "the test configuration is invalid"
-
-ip netns add $onprem
-in_ns $onprem ip link set lo up
-if [ "$via" = host ]; then
-  # The BGP link: a veth pair, the router's side on the host, the peer's in the on-prem namespace.
-  ip link add svpc-bgp0 type veth peer name bgp-peer
-  ip link set bgp-peer netns $onprem
-  ip addr add 169.254.0.1/29 dev svpc-bgp0
-  ip link set svpc-bgp0 up
-  in_ns $onprem ip addr add 169.254.0.2/29 dev bgp-peer
-  in_ns $onprem ip link set bgp-peer up
-fi
-
-"$build/control/svpcd" "$config" --log "$log" --counters "$counters" --counters-interval 1 \
-  --bgp-status "$status" >"$work/stdout" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "serving" "$log" 2>/dev/null && break
-  kill -0 "$daemon_pid" 2>/dev/null || fail "svpcd exited early: $(cat "$work/stdout")"
-  sleep 0.2
-done
-grep -q "serving" "$log" || fail "svpcd did not start"
-SVPC_BUILD_DIR=$build "$root/scripts/tap-netns.sh" up "$config"
-# The tunnel's TAP port becomes the on-prem network's interface.
-ip link set svpc-onprem netns $onprem
-in_ns $onprem ip link set svpc-onprem address $onprem_mac
-in_ns $onprem ip addr add 192.168.1.1/24 dev svpc-onprem
-# Through the data plane the BGP peer's address is on the tunnel's link itself.
-[ "$via" = dataplane ] && in_ns $onprem ip addr add 169.254.0.2/29 dev svpc-onprem
-in_ns $onprem ip link set svpc-onprem up
-in_ns $onprem ip route add 10.0.0.0/8 dev svpc-onprem
+tap_setup bgp
+bgp_setup "$via"
+svpcd_start --bgp-status "$status"
+netns_up
+bgp_wire_onprem
 
 echo "== before BGP: instance-b cannot reach on-prem"
 if in_ns $ns_b ping -c 1 -W 1 192.168.1.1 >/dev/null; then fail "reached on-prem without a route"; fi
-
-write_bird() {  # $1: the static routes BIRD originates
-  cat >"$work/bird.conf" <<EOF
-router id 192.168.1.1;
-protocol device {}
-protocol static onprem_routes { ipv4; $1 }
-protocol bgp cloud_router {
-  local 169.254.0.2 as 65010;
-  neighbor 169.254.0.1 as 64512;
-  hold time 3; keepalive time 1; connect retry time 1; connect delay time 1; error wait time 1, 2;
-  ipv4 { import all; export filter { bgp_med = 50; accept; }; };
-}
-EOF
-}
-start_bird() {
-  rm -f "$work/bird.pid"
-  # Directly, not through in_ns: $! must be BIRD's own pid for the kill below.
-  ip netns exec $onprem bird -f -c "$work/bird.conf" -s "$work/bird.ctl" -P "$work/bird.pid" \
-    >>"$work/bird.out" 2>&1 &
-  bird_pid=$!
-}
-birdc() { in_ns $onprem birdc -s "$work/bird.ctl" "$@"; }
-wait_for() {  # $1: seconds, rest: a command that succeeds when the condition holds
-  local limit=$1; shift
-  for _ in $(seq 1 $((limit * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  return 1
-}
-learned() {  # the Cloud Router has learned $1
-  python3 - "$status" "$1" <<'PY'
-import json, sys
-peers = json.load(open(sys.argv[1]))["peers"]
-sys.exit(0 if any(r["destRange"] == sys.argv[2] for p in peers if p["state"] == "Established"
-                  for r in p["learnedRoutes"]) else 1)
-PY
-}
-nothing_learned() {
-  python3 - "$status" <<'PY'
-import json, sys
-sys.exit(0 if all(not p["learnedRoutes"] for p in json.load(open(sys.argv[1]))["peers"]) else 1)
-PY
-}
 
 write_bird "route 192.168.0.0/16 unreachable;"
 start_bird
@@ -240,9 +101,7 @@ start_bird
 wait_for 30 learned 192.168.0.0/16 || fail "routes did not come back after BIRD restarted"
 wait_for 5 in_ns $ns_b ping -c 1 -W 1 192.168.1.1 || fail "ping b -> on-prem after the restart"
 
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "svpcd did not stop cleanly"
-daemon_pid=
+svpcd_stop
 if [ "$via" = dataplane ]; then
   # The sessions really went through the engine: frames to and from the router's port.
   python3 - "$counters" <<'PY' || fail "no BGP frames through the router's port"

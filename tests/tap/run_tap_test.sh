@@ -7,55 +7,12 @@
 # rejected while the old configuration keeps serving) and SIGTERM stops the daemon cleanly.
 # Needs root. Tears everything down, even after a failure.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${SVPC_BUILD_DIR:-$root/build}
-work=$(mktemp -d /tmp/svpc-tap.XXXXXX)
-config=$work/config
-cp -r "$root/examples/hybrid-cloud/config" "$config"
-log=$work/svpcd.log
-counters=$work/counters.json
-daemon_pid=
-namespaces=$("$build/control/svpc" netns-plan "$config" | awk '{print $2}')
-
-cleanup() {
-  set +e
-  [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  # By name, not through tap-netns.sh: the test leaves a broken file in the configuration.
-  for ns in $namespaces; do
-    pids=$(ip netns pids "$ns" 2>/dev/null)
-    [ -z "$pids" ] || kill $pids 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*"
-  echo "--- svpcd log"; cat "$log" 2>/dev/null | tail -40
-  echo "--- counters"; cat "$counters" 2>/dev/null
-  exit 1
-}
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "the TAP test needs root (network namespaces)"; exit 1
-fi
-
-ns_a=svpc-svc-a-instance-a
-ns_b=svpc-svc-b-instance-b
-ns_c=svpc-svc-c-instance-c
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-"$build/control/svpcd" "$config" --log "$log" --counters "$counters" --counters-interval 1 \
-  --firewall-log "$work/firewall.jsonl" >"$work/stdout" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "serving" "$log" 2>/dev/null && break
-  kill -0 "$daemon_pid" 2>/dev/null || fail "svpcd exited early: $(cat "$work/stdout")"
-  sleep 0.2
-done
-grep -q "serving" "$log" || fail "svpcd did not start"
-SVPC_BUILD_DIR=$build "$root/scripts/tap-netns.sh" up "$config"
+. "$(dirname "$0")/lib.sh"
+tap_setup tap
+# SVPC_WORKERS=N: the same test with N worker cores (queues per TAP, per-worker conntrack);
+# svpcd_start passes it.
+svpcd_start --firewall-log "$work/firewall.jsonl"
+netns_up
 
 echo "== ping instance-a (svc-a) -> instance-b (svc-b): allowed by allow-internal-icmp"
 in_ns $ns_a ping -c 3 -i 0.2 -W 2 10.15.2.4 || fail "ping a -> b"
@@ -145,11 +102,7 @@ wait $listener || true
 echo "rejected; previous configuration still serving"
 
 echo "== SIGTERM: clean stop"
-kill -TERM "$daemon_pid"
-wait "$daemon_pid"; status=$?
-daemon_pid=
-[ "$status" -eq 0 ] || fail "svpcd exited $status"
-grep -q "stopped cleanly" "$log" || fail "no clean stop in log"
+svpcd_stop
 python3 -c "import json;c=json.load(open('$counters'));assert c['verdicts']['DELIVER']>0, c" \
   || fail "final counters"
 echo "PASS: TAP test"
