@@ -3,7 +3,7 @@
 the scale asked for, fields consistent with each other. No timing is asserted (a shared CI
 machine may be slow); only that each side forwarded packets.
 
-usage: check_bench_json.py FILE --rules N --routes N --flows N --packet-size N
+usage: check_bench_json.py FILE --rules N --routes N --flows N --packet-size N [--workers N]
 """
 import argparse
 import json
@@ -15,6 +15,7 @@ def main():
     ap.add_argument("file")
     for name in ("rules", "routes", "flows", "packet_size"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, required=True)
+    ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args()
     with open(args.file) as f:
         text = f.read()
@@ -45,7 +46,7 @@ def main():
         if v is not None and v <= 0:
             problems.append(f"{key}: {v} should be > 0")
     for key, want in (("rules", args.rules), ("routes", args.routes), ("flows", args.flows),
-                      ("packet_size", args.packet_size), ("workers", 1)):
+                      ("packet_size", args.packet_size), ("workers", args.workers)):
         if r.get(key) != want:
             problems.append(f"{key}: {r.get(key)!r}, asked for {want}")
     mpps, tmpps, ratio = r.get("mpps"), r.get("testpmd_mpps"), r.get("ratio")
@@ -82,8 +83,11 @@ def main():
             isinstance(parts[1], int) and r["conntrack_live_end"] != parts[0] + parts[1]:
         problems.append(f"conntrack_live_end {r['conntrack_live_end']} != established + new "
                         f"{parts[0] + parts[1]} (every new flow opens once, none expires)")
-    if "--forward-mode=io" not in str(r.get("testpmd_command")):
+    command = str(r.get("testpmd_command"))
+    if "--forward-mode=io" not in command:
         problems.append("testpmd_command does not run io forwarding")
+    if f"--nb-cores={args.workers} " not in command or f"--rxq={args.workers} " not in command:
+        problems.append(f"testpmd does not forward with {args.workers} cores and queues")
     if problems:
         print("svpc bench --json output is wrong:\n  " + "\n  ".join(problems))
         print(text[:3000])

@@ -50,7 +50,8 @@ using Clock = std::chrono::steady_clock;
 // Limits of what the synthetic network can hold (workload.cc: on-prem /24s in 100.64.0.0/10).
 constexpr uint32_t kMaxStaticRoutes = (1u << 14) + 2;
 constexpr uint32_t kMaxDynamicRoutes = 1'000'000;
-constexpr uint32_t kMinFlows = 30;  // every port's file needs packets
+constexpr uint32_t kMinFlows = 30;
+constexpr uint32_t kMaxWorkers = 16;  // every port's file needs packets
 constexpr uint32_t kMaxFlows = 4'000'000;
 // The mempool cache testpmd uses (DEF_MBUF_CACHE); ours is the same so both sides allocate alike.
 constexpr unsigned kMbufCache = 250;
@@ -295,9 +296,10 @@ bool ChooseMix(const Workload& w, const Snapshot& snap, rte_mempool* pool,
 
 // Sends each established flow's opening packet through the pipeline with the worker's table, as
 // the flow's first packet would have gone through svpcd.
-bool OpenFlows(const Snapshot& snap, firewall::ConnTrack* conntrack, rte_mempool* pool,
-               const std::vector<FlowSpec>& flows, Progress& progress, std::string* error) {
-  dataplane::Pipeline pipeline(conntrack);
+bool OpenFlows(const Snapshot& snap, firewall::ConnTrack* conntrack, uint32_t worker,
+               rte_mempool* pool, const std::vector<FlowSpec>& flows, Progress& progress,
+               std::string* error) {
+  dataplane::Pipeline pipeline(conntrack, dataplane::OnRuleChange::kContinue, nullptr, worker);
   Counters counters;
   rte_mbuf* pkts[kBurstSize];
   PacketMeta meta[kBurstSize];
@@ -333,14 +335,25 @@ bool OpenFlows(const Snapshot& snap, firewall::ConnTrack* conntrack, rte_mempool
   return true;
 }
 
-// One pcap per port, in the mix's order: established packets are TCP ACKs (or UDP), new and
-// denied ones openings (TCP SYN or UDP).
-bool WritePcaps(const Mix& mix, const std::vector<std::string>& paths, uint16_t size,
+// The queue a NIC with symmetric RSS would put this packet on (both directions of a flow on one
+// worker): net_pcap has no RSS, so the benchmark fills each queue's file as that NIC would.
+uint16_t QueueOf(const FlowSpec& f, uint16_t queues) {
+  return queues <= 1 ? 0 : dataplane::RssQueue(f.src, f.dst, f.src_port, f.dst_port, queues);
+}
+
+// One pcap per port and queue, in the mix's order: established packets are TCP ACKs (or UDP),
+// new and denied ones openings (TCP SYN or UDP).
+bool WritePcaps(const Mix& mix, const std::vector<std::vector<std::string>>& paths, uint16_t size,
                 std::vector<uint32_t>& counts, std::string* error) {
-  std::vector<std::unique_ptr<pcap::PcapWriter>> writers;
-  for (const std::string& path : paths) {
-    writers.push_back(pcap::PcapWriter::Open(path, error));
-    if (!writers.back()) return false;
+  std::vector<std::vector<std::unique_ptr<pcap::PcapWriter>>> writers(paths.size());
+  std::vector<std::vector<uint32_t>> per_queue(paths.size());
+  const auto queues = static_cast<uint16_t>(paths.front().size());
+  for (size_t p = 0; p < paths.size(); ++p) {
+    for (const std::string& path : paths[p]) {
+      writers[p].push_back(pcap::PcapWriter::Open(path, error));
+      if (!writers[p].back()) return false;
+    }
+    per_queue[p].assign(queues, 0);
   }
   counts.assign(paths.size(), 0);
   std::vector<uint8_t> frame(size);
@@ -350,14 +363,27 @@ bool WritePcaps(const Mix& mix, const std::vector<std::string>& paths, uint16_t 
                           : lp.kind == Kind::kEstablished ? 0x10  // ACK
                                                           : firewall::kTcpSyn;
     BuildFrame(frame.data(), lp.spec, flags, serial, size);
-    writers[lp.spec.in_port]->Write(uint64_t{serial} * 1000, frame.data(), size);
+    const uint16_t q = QueueOf(lp.spec, queues);
+    writers[lp.spec.in_port][q]->Write(uint64_t{serial} * 1000, frame.data(), size);
     ++counts[lp.spec.in_port];
+    ++per_queue[lp.spec.in_port][q];
     ++serial;
   }
-  for (auto& w : writers) {
-    if (!w->Close()) {
-      *error = "cannot write the traffic's pcap files";
-      return false;
+  for (auto& port : writers) {
+    for (auto& w : port) {
+      if (!w->Close()) {
+        *error = "cannot write the traffic's pcap files";
+        return false;
+      }
+    }
+  }
+  for (size_t p = 0; p < per_queue.size(); ++p) {
+    for (uint16_t q = 0; q < queues; ++q) {
+      if (per_queue[p][q] == 0) {
+        *error = "no packet for queue " + std::to_string(q) + " of port " + std::to_string(p) +
+                 ": too few flows for this many workers";
+        return false;
+      }
     }
   }
   return true;
@@ -413,11 +439,8 @@ bool ProgramExists(const std::string& program) {
 
 bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string* error) {
   // ---- Options ---------------------------------------------------------------------------------
-  if (o.workers != 1) {
-    *error =
-        "--workers " + std::to_string(o.workers) +
-        ": the engine runs one worker (dataplane::Worker polls queue 0 of every port); more "
-        "workers need the multi-worker engine with RSS (each worker N on lcore N+1 and queue N)";
+  if (o.workers < 1 || o.workers > kMaxWorkers) {
+    *error = "--workers must be between 1 and " + std::to_string(kMaxWorkers);
     return false;
   }
   if (o.rules < 3) {
@@ -532,12 +555,21 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
     spec.seed = o.seed;
     Workload w = MakeWorkload(spec);
     r.ports = static_cast<uint32_t>(w.port_names.size());
-    std::vector<std::string> pcaps, vdev_names;
+    std::vector<std::vector<std::string>> pcaps;
+    std::vector<std::string> vdev_names;
     for (size_t p = 0; p < w.port_names.size(); ++p) {
-      pcaps.push_back((dir / (w.port_names[p] + ".pcap")).string());
+      // One rx_pcap per queue (net_pcap makes a queue of each); no tx_pcap: net_pcap then gives
+      // one tx queue per rx queue that frees what is transmitted.
       vdev_names.push_back("net_pcap_svpcb_" + w.port_names[p]);
-      // Transmitted frames are dropped by net_pcap itself: no tx_pcap given.
-      devices.push_back(vdev_names.back() + ",rx_pcap=" + pcaps.back() + ",infinite_rx=1");
+      std::string device = vdev_names.back();
+      pcaps.emplace_back();
+      for (uint32_t q = 0; q < o.workers; ++q) {
+        const std::string file =
+            w.port_names[p] + (o.workers > 1 ? "-q" + std::to_string(q) : "") + ".pcap";
+        pcaps.back().push_back((dir / file).string());
+        device += ",rx_pcap=" + pcaps.back().back();
+      }
+      devices.push_back(device + ",infinite_rx=1");
       w.port_devices[p] = devices.back();
       w.config.testbed.ports[p].device = devices.back();
     }
@@ -584,12 +616,23 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
       return false;
     }
 
+    // Each worker its own table, the capacity split as svpcd splits it; each flow opened in the
+    // table of the worker its queue belongs to.
     firewall::ConnTrack::Config table;
-    table.capacity = r.conntrack_capacity;
-    std::unique_ptr<firewall::ConnTrack> conntrack = firewall::ConnTrack::Create(table, error);
-    if (!conntrack) return false;
-    if (!OpenFlows(current, conntrack.get(), pool, mix.to_open, progress, error)) return false;
-    r.conntrack_live_start = conntrack->size();
+    table.capacity = std::max<uint32_t>(1, r.conntrack_capacity / o.workers);
+    std::vector<std::unique_ptr<firewall::ConnTrack>> conntracks;
+    std::vector<std::vector<FlowSpec>> to_open(o.workers);
+    for (const FlowSpec& f : mix.to_open) {
+      to_open[QueueOf(f, static_cast<uint16_t>(o.workers))].push_back(f);
+    }
+    for (uint32_t i = 0; i < o.workers; ++i) {
+      conntracks.push_back(firewall::ConnTrack::Create(table, error));
+      if (!conntracks.back()) return false;
+      if (!OpenFlows(current, conntracks[i].get(), i, pool, to_open[i], progress, error)) {
+        return false;
+      }
+      r.conntrack_live_start += conntracks[i]->size();
+    }
     mix = Mix{};
 
     // ---- The engine ----------------------------------------------------------------------------
@@ -608,25 +651,54 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
       }
     } remove_vdevs{vdev_names};
     dataplane::PortSet ports;
-    if (!ports.Open(devices, pool, error)) return false;
-    dataplane::Worker worker(0, store, ports, conntrack.get(), dataplane::OnRuleChange::kContinue,
-                             nullptr);
+    if (!ports.Open(devices, pool, static_cast<uint16_t>(o.workers), error)) return false;
+    // Worker i on the i-th worker lcore, polling queue i of every port.
+    std::vector<std::unique_ptr<dataplane::Worker>> workers;
+    std::vector<std::unique_ptr<WorkerLaunch>> launches;
+    std::vector<unsigned> lcore_ids;
     std::atomic<bool> stop{false};
-    WorkerLaunch launch{&worker, &stop};
-    const unsigned lcore = rte_get_next_lcore(-1, 1, 0);
-    if (lcore >= RTE_MAX_LCORE || rte_eal_remote_launch(WorkerMain, &launch, lcore) != 0) {
-      *error = "cannot launch the worker lcore";
-      return false;
+    struct StopWorkers {
+      std::atomic<bool>& stop;
+      std::vector<unsigned>& lcores;
+      ~StopWorkers() {
+        stop.store(true);
+        for (unsigned l : lcores) rte_eal_wait_lcore(l);
+      }
+    } stop_workers{stop, lcore_ids};
+    unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+    for (uint32_t i = 0; i < o.workers; ++i, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+      workers.push_back(std::make_unique<dataplane::Worker>(
+          i, store, ports, conntracks[i].get(), dataplane::OnRuleChange::kContinue, nullptr));
+      launches.push_back(std::make_unique<WorkerLaunch>(workers.back().get(), &stop));
+      if (lcore >= RTE_MAX_LCORE ||
+          rte_eal_remote_launch(WorkerMain, launches.back().get(), lcore) != 0) {
+        *error = "cannot launch worker " + std::to_string(i);
+        return false;
+      }
+      lcore_ids.push_back(lcore);
     }
     const auto warm_start = Clock::now();
     while (std::chrono::duration<double>(Clock::now() - warm_start).count() < o.warmup_s) {
       progress.Show("svpc engine: warming up");
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    const int tid = launch.tid.load();
+    auto sum_counters = [&] {
+      Counters sum;
+      for (const auto& wk : workers) sum.Add(wk->counters());
+      return sum;
+    };
+    auto sum_cpu = [&] {
+      double sum = 0;
+      for (const auto& l : launches) {
+        const double cpu = ThreadCpuSeconds(getpid(), l->tid.load());
+        if (cpu < 0) return -1.0;
+        sum += cpu;
+      }
+      return sum;
+    };
     const std::vector<PortSample> s0 = SamplePorts(ports);
-    const Counters c0 = worker.counters();
-    const double cpu0 = ThreadCpuSeconds(getpid(), tid);
+    const Counters c0 = sum_counters();
+    const double cpu0 = sum_cpu();
     const uint64_t tsc0 = rte_get_tsc_cycles();
     const auto t0 = Clock::now();
     for (double done = 0; done < o.seconds;) {
@@ -635,13 +707,14 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
       done = std::chrono::duration<double>(Clock::now() - t0).count();
     }
     const std::vector<PortSample> s1 = SamplePorts(ports);
-    const Counters c1 = worker.counters();
-    const double cpu1 = ThreadCpuSeconds(getpid(), tid);
+    const Counters c1 = sum_counters();
+    const double cpu1 = sum_cpu();
     const uint64_t tsc1 = rte_get_tsc_cycles();
     r.seconds = static_cast<double>(tsc1 - tsc0) / r.tsc_hz;
     stop.store(true);
-    rte_eal_wait_lcore(lcore);
-    r.conntrack_live_end = conntrack->size();
+    for (unsigned l : lcore_ids) rte_eal_wait_lcore(l);
+    lcore_ids.clear();
+    for (const auto& ct : conntracks) r.conntrack_live_end += ct->size();
 
     for (size_t p = 0; p < s0.size(); ++p) {
       r.packets += s1[p].rx - s0[p].rx;
@@ -660,9 +733,10 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
       return false;
     }
     r.mpps = r.packets / r.seconds / 1e6;
-    r.cycles_per_packet = static_cast<double>(tsc1 - tsc0) / r.packets;
+    // Core cycles: every worker's window.
+    r.cycles_per_packet = static_cast<double>(tsc1 - tsc0) * o.workers / r.packets;
     if (cpu0 >= 0 && cpu1 >= 0) {
-      r.worker_cpu_share = (cpu1 - cpu0) / r.seconds;
+      r.worker_cpu_share = (cpu1 - cpu0) / (r.seconds * o.workers);
       r.cpu_cycles_per_packet = (cpu1 - cpu0) * r.tsc_hz / r.packets;
     }
   }
@@ -684,8 +758,8 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
   tp.app_args = {"--forward-mode=io",
                  "--nb-cores=" + std::to_string(o.workers),
                  "--port-topology=chained",
-                 "--rxq=1",
-                 "--txq=1",
+                 "--rxq=" + std::to_string(o.workers),
+                 "--txq=" + std::to_string(o.workers),
                  "--burst=" + std::to_string(kBurstSize),
                  "--mbuf-size=" + std::to_string(data_room),
                  "--total-num-mbufs=" + std::to_string(mbufs)};
@@ -705,7 +779,7 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
   r.testpmd_seconds = t.window_s;
   if (t.rx_packets > 0 && t.worker_cpu_s > 0) {
     r.testpmd_cpu_cycles_per_packet = t.worker_cpu_s * r.tsc_hz / t.rx_packets;
-    r.testpmd_worker_cpu_share = t.worker_cpu_s / t.window_s;
+    r.testpmd_worker_cpu_share = t.worker_cpu_s / (t.window_s * o.workers);
   }
   r.ratio = r.mpps / r.testpmd_mpps;
   if (r.cpu_cycles_per_packet > 0 && r.testpmd_cpu_cycles_per_packet > 0) {

@@ -126,20 +126,17 @@ double ThreadCpuSeconds(int pid, int tid) {
   return -1;
 }
 
-int FindThread(int pid, const std::string& name_part) {
+std::vector<int> FindThreads(int pid, const std::string& name_part) {
   const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  std::vector<int> found;
   DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return -1;
-  int found = -1;
+  if (d == nullptr) return found;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] == '.') continue;
     std::ifstream comm(dir + "/" + e->d_name + "/comm");
     std::string name;
     std::getline(comm, name);
-    if (name.find(name_part) != std::string::npos) {
-      found = std::atoi(e->d_name);
-      break;
-    }
+    if (name.find(name_part) != std::string::npos) found.push_back(std::atoi(e->d_name));
   }
   closedir(d);
   return found;
@@ -197,7 +194,16 @@ TestpmdResult RunTestpmd(const TestpmdRequest& request) {
 
   // Loading the pcap files into memory (infinite_rx) happens before the prompt.
   if (!WaitFor(reader, "testpmd>", 1, pid, 300)) return fail("dpdk-testpmd did not start");
-  const int worker_tid = FindThread(pid, "worker-");
+  const std::vector<int> worker_tids = FindThreads(pid, "worker-");
+  auto workers_cpu = [&] {
+    double sum = 0;
+    for (int tid : worker_tids) {
+      const double cpu = ThreadCpuSeconds(pid, tid);
+      if (cpu < 0) return -1.0;
+      sum += cpu;
+    }
+    return worker_tids.empty() ? -1.0 : sum;
+  };
   Send(in, "start");
   std::this_thread::sleep_for(std::chrono::duration<double>(request.warmup_s));
   Send(in, "show port stats all");
@@ -205,14 +211,14 @@ TestpmdResult RunTestpmd(const TestpmdRequest& request) {
     return fail("dpdk-testpmd did not show its port statistics");
   }
   const auto t0 = Clock::now();
-  const double cpu0 = worker_tid > 0 ? ThreadCpuSeconds(pid, worker_tid) : -1;
+  const double cpu0 = workers_cpu();
   const size_t shown = reader.Count("Throughput (since last show)");
   while (Since(t0) < request.seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (request.on_tick) request.on_tick(std::min(Since(t0), request.seconds));
   }
   Send(in, "show port stats all");
-  const double cpu1 = worker_tid > 0 ? ThreadCpuSeconds(pid, worker_tid) : -1;
+  const double cpu1 = workers_cpu();
   r.window_s = Since(t0);
   const size_t ports = shown;  // one Throughput block per port
   if (!WaitFor(reader, "Throughput (since last show)", 2 * ports, pid, 30)) {

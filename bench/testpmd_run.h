@@ -31,7 +31,7 @@ struct TestpmdResult {
   uint64_t rx_packets = 0;  // RX-packets over the window (sum over ports, ethdev stats)
   uint64_t tx_packets = 0;
   uint32_t ports = 0;
-  // CPU time the forwarding lcore's thread got in the window (/proc .../stat, clock ticks):
+  // CPU time the forwarding lcores' threads got in the window (/proc .../stat, clock ticks):
   // tells a rate cut short by other processes from a slow one.
   double worker_cpu_s = 0;
   double window_s = 0;  // wall time between the two `show port stats all`
@@ -41,7 +41,8 @@ TestpmdResult RunTestpmd(const TestpmdRequest& request);
 
 // utime + stime of one thread, in seconds, from /proc/PID/task/TID/stat; -1 when unreadable.
 double ThreadCpuSeconds(int pid, int tid);
-// The thread of process `pid` whose name contains `name_part` (first found), or -1.
-int FindThread(int pid, const std::string& name_part);
+// The threads of process `pid` whose name contains `name_part` (EAL names worker lcores'
+// threads "rte-worker-N" or "lcore-worker-N").
+std::vector<int> FindThreads(int pid, const std::string& name_part);
 
 }  // namespace svpc::bench
