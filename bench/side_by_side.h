@@ -1,10 +1,10 @@
 #pragma once
 // `svpc bench`: the engine next to dpdk-testpmd on the same traffic, in one run (see
 // bench/README.md, "svpc bench"). Builds the synthetic Shared VPC at the chosen scale and a
-// traffic mix, writes the traffic into one pcap per testbed port, runs the real
-// dataplane::Worker on one lcore reading those files in an in-memory loop (net_pcap,
-// infinite_rx=1, transmitted packets dropped by net_pcap), then dpdk-testpmd in io forwarding on
-// identical devices, and compares the two receive rates.
+// traffic mix, writes the traffic into one pcap per testbed port (and queue), runs the real
+// dataplane::Worker on one lcore (or N, one queue each) reading those files in an in-memory loop
+// (net_pcap, infinite_rx=1, transmitted packets dropped by net_pcap), then dpdk-testpmd in io
+// forwarding on identical devices, and compares the two receive rates.
 
 #include <cstdint>
 #include <map>
