@@ -1,5 +1,7 @@
 #include "bench/traffic.h"
 
+#include "bench/frame.h"
+
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -11,17 +13,6 @@
 namespace svpc::bench {
 namespace {
 
-inline void Store16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-inline void Store32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-
 constexpr uint32_t kEthLen = 14;
 constexpr uint32_t kIpLen = 20;
 
@@ -31,32 +22,7 @@ void WriteFrame(rte_mbuf* m, const FlowSpec& f, uint8_t tcp_flags, uint32_t seri
   rte_pktmbuf_reset(m);
   uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameBytes));
   if (p == nullptr) std::abort();  // the pool's data room holds far more than 64 bytes
-  std::memset(p, 0, kFrameBytes);
-  std::memcpy(p, f.dst_mac.bytes.data(), 6);
-  std::memcpy(p + 6, f.src_mac.bytes.data(), 6);
-  Store16(p + 12, 0x0800);
-  uint8_t* ip = p + kEthLen;
-  ip[0] = 0x45;
-  Store16(ip + 2, kFrameBytes - kEthLen);  // 50: the frame carries no padding
-  Store16(ip + 4, static_cast<uint16_t>(serial));
-  Store16(ip + 6, 0x4000);  // DF
-  ip[8] = 64;
-  ip[9] = f.protocol;
-  Store32(ip + 12, f.src);
-  Store32(ip + 16, f.dst);
-  const uint16_t cksum = rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip));
-  std::memcpy(ip + 10, &cksum, 2);  // rte_ipv4_cksum returns it in network order
-  uint8_t* l4 = ip + kIpLen;
-  Store16(l4, f.src_port);
-  Store16(l4 + 2, f.dst_port);
-  if (f.protocol == 6) {
-    Store32(l4 + 4, serial * 7919u);  // sequence number
-    l4[12] = 0x50;                    // data offset 5 words
-    l4[13] = tcp_flags;
-    Store16(l4 + 14, 65535);
-  } else {
-    Store16(l4 + 4, kFrameBytes - kEthLen - kIpLen);
-  }
+  BuildFrame(p, f, tcp_flags, serial, kFrameBytes);
   MbufTag& tag = Tag(m);
   std::memcpy(tag.macs, p, 12);
   tag.in_port = f.in_port;
@@ -66,7 +32,9 @@ void WriteFrame(rte_mbuf* m, const FlowSpec& f, uint8_t tcp_flags, uint32_t seri
 }
 
 void SetSourcePort(rte_mbuf* m, uint16_t port) {
-  Store16(rte_pktmbuf_mtod(m, uint8_t*) + kEthLen + kIpLen, port);
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*) + kEthLen + kIpLen;
+  p[0] = static_cast<uint8_t>(port >> 8);
+  p[1] = static_cast<uint8_t>(port);
 }
 
 rte_mempool* CreateMbufPool(const char* name, uint32_t mbufs, std::string* error) {

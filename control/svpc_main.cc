@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "api/client.h"
+#include "bench/cmd_bench.h"
 #include "control/cmd_bgp.h"
 #include "control/cmd_billing.h"
 #include "control/cmd_netns_plan.h"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   svpc::control::AddBgpCommand(app, exit_code);
   svpc::control::AddBillingCommand(app, exit_code);
   svpc::api::AddClientCommands(app, exit_code);
+  svpc::bench::AddBenchCommand(app, exit_code);
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {
