@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "api/resource_json.h"
+#include "common/text_table.h"
 #include "control/config_loader.h"
 
 namespace svpc::api {
@@ -87,22 +88,6 @@ std::string Field(const json::object& o, std::string_view key) {
 }
 
 std::string Last(const std::string& url) { return url.substr(url.rfind('/') + 1); }
-
-void PrintTable(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    out << line << '\n';
-  }
-}
 
 // Projects to list: the one asked for, else every project the daemon knows.
 bool Projects(const ClientOptions& o, std::vector<std::string>& projects, std::ostream& err) {

@@ -1,5 +1,7 @@
 #include "control/cmd_bgp.h"
 
+#include "common/text_table.h"
+
 #include <boost/json.hpp>
 
 #include <cstdio>
@@ -28,22 +30,6 @@ std::string Uptime(const json::object& o) {
                 static_cast<unsigned long long>(s / 60 % 60),
                 static_cast<unsigned long long>(s % 60));
   return text;
-}
-
-void PrintTable(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    out << line << '\n';
-  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "control/cmd_billing.h"
 
+#include "common/text_table.h"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
@@ -64,18 +66,7 @@ int RunBilling(const std::string& counters_file, const std::string& format, std:
                     std::to_string(KindBytes(p, "via_vpn_gateway")),
                     std::to_string(KindBytes(p, "via_interconnect"))});
   }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    out << line << '\n';
-  }
+  PrintTable(rows, out);
   return 0;
 }
 

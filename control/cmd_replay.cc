@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "control/command_support.h"
 #include "control/compiler.h"
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
@@ -27,27 +28,15 @@ int RunReplayCommand(const ReplayCommand& command) {
                           command.on_rule_change, options.conntrack, options.on_rule_change)) {
     return 2;
   }
-  LoadResult loaded = LoadConfig(command.config_dir);
-  for (const ConfigIssue& w : loaded.warnings) std::cerr << "warning: " << FormatIssue(w) << '\n';
-  if (!loaded.errors.empty()) {
-    for (const ConfigIssue& e : loaded.errors) std::cerr << "error: " << FormatIssue(e) << '\n';
-    std::cerr << loaded.errors.size() << " error(s); nothing replayed\n";
-    return 1;
-  }
+  LoadResult loaded;
+  if (!LoadForCommand(command.config_dir, &loaded, std::cerr, "; nothing replayed")) return 1;
   if (loaded.config.testbed.ports.empty()) {
     std::cerr << "error: testbed.json: ports: replay needs the testbed's port names\n";
     return 1;
   }
-  EalRequest eal;
-  eal.program = "svpc-replay";
-  eal.user_args = command.eal_args;
-  eal.networks = static_cast<uint32_t>(loaded.config.networks.size());
-  std::string error;
-  if (!InitEal(eal, &error)) {
-    std::cerr << "error: " << error << '\n';
-    return 2;
-  }
+  if (!StartEalForCommand("svpc-replay", command.eal_args, loaded.config, std::cerr)) return 2;
   int status = 0;
+  std::string error;
   {
     auto snap = CompileSnapshot(loaded.config, &error);
     pcap::ReplaySummary summary;

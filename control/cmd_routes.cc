@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "control/command_support.h"
 #include "control/compiler.h"
 #include "control/config_loader.h"
 #include "control/eal_setup.h"
@@ -199,22 +200,9 @@ int PrintRoutes(const Config& config, const RoutesCommand& command, std::ostream
 }
 
 int RunRoutesCommand(const RoutesCommand& command) {
-  LoadResult loaded = LoadConfig(command.config_dir);
-  for (const ConfigIssue& w : loaded.warnings) std::cerr << "warning: " << FormatIssue(w) << '\n';
-  if (!loaded.errors.empty()) {
-    for (const ConfigIssue& e : loaded.errors) std::cerr << "error: " << FormatIssue(e) << '\n';
-    std::cerr << loaded.errors.size() << " error(s)\n";
-    return 1;
-  }
-  EalRequest eal;
-  eal.program = "svpc-routes";
-  eal.user_args = command.eal_args;
-  eal.networks = static_cast<uint32_t>(loaded.config.networks.size());
-  std::string error;
-  if (!InitEal(eal, &error)) {
-    std::cerr << "error: " << error << '\n';
-    return 2;
-  }
+  LoadResult loaded;
+  if (!LoadForCommand(command.config_dir, &loaded, std::cerr)) return 1;
+  if (!StartEalForCommand("svpc-routes", command.eal_args, loaded.config, std::cerr)) return 2;
   int status = PrintRoutes(loaded.config, command, std::cout, std::cerr);
   rte_eal_cleanup();
   return status;

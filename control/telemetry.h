@@ -6,9 +6,9 @@
 //   /svpc/firewall_rules  hits per VPC firewall rule ("network:NET/firewall:NAME", at most 256)
 //   /svpc/billing     egress bytes per project
 // Telemetry accepts names of letters, digits, '_' and '/': other characters answer as '_'
-// ("vm-a.rx" -> "vm_a_rx"). Telemetry callbacks run on DPDK's telemetry thread, which may not read snapshots (RCU): the
-// control thread publishes a copy with Update() (svpcd: every 200 ms) and the callbacks read it
-// under a mutex.
+// ("vm-a.rx" -> "vm_a_rx"). Telemetry callbacks run on DPDK's telemetry thread, which may not read
+// snapshots (RCU): the control thread publishes a copy with Update() (svpcd: every 200 ms) and the
+// callbacks read it under a mutex.
 
 #include <cstdint>
 #include <string>

@@ -196,7 +196,8 @@ class Snapshot {
   // Worker `worker`'s slice; an index out of range (kScratchWorker) gets the scratch slice, which
   // no report reads: pipelines that are not workers (a live trace) count nothing.
   uint64_t* RuleHitSlice(uint32_t worker) const noexcept {
-    return rule_hits.get() + (worker < rule_hit_slices ? worker : rule_hit_slices) * rule_hit_stride;
+    return rule_hits.get() +
+           (worker < rule_hit_slices ? worker : rule_hit_slices) * rule_hit_stride;
   }
   // Every worker's hits of counter `index` (a base above + rule index).
   uint64_t RuleHits(size_t index) const noexcept {
