@@ -125,26 +125,6 @@ std::string LcoreArg(uint32_t n) {
   return arg;
 }
 
-// A connection as conntrack keys it (both directions the same).
-struct ConnKey {
-  uint64_t addresses;
-  uint64_t ports;
-  bool operator==(const ConnKey&) const = default;
-};
-struct ConnKeyHash {
-  size_t operator()(const ConnKey& k) const {
-    return std::hash<uint64_t>()(k.addresses * 0x9e3779b97f4a7c15ull ^ k.ports);
-  }
-};
-ConnKey Canonical(const FlowSpec& f) {
-  const bool src_low = f.src < f.dst || (f.src == f.dst && f.src_port <= f.dst_port);
-  const Ipv4 lo = src_low ? f.src : f.dst;
-  const Ipv4 hi = src_low ? f.dst : f.src;
-  const uint16_t plo = src_low ? f.src_port : f.dst_port;
-  const uint16_t phi = src_low ? f.dst_port : f.src_port;
-  return ConnKey{uint64_t{lo} << 32 | hi, uint64_t{plo} << 24 | uint64_t{phi} << 8 | f.protocol};
-}
-
 bool Leaves(const PacketMeta& meta) {
   return meta.verdict == Verdict::kDeliver || meta.verdict == Verdict::kForward;
 }
