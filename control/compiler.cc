@@ -609,6 +609,11 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
   };
   for (dataplane::NicInfo& nic : snap->nics) nic.billing_project = billing_project(nic.project);
   for (dataplane::EndpointInfo& e : snap->endpoints) {
+    e.egress_kind = e.kind == EndpointKind::kInternet ? dataplane::EgressKind::kToInternet
+                    : e.kind == EndpointKind::kInterconnectAttachment
+                        ? dataplane::EgressKind::kViaInterconnect
+                    : e.kind == EndpointKind::kVpnTunnel ? dataplane::EgressKind::kViaVpnGateway
+                                                         : dataplane::EgressKind::kToInstance;
     if (e.kind != EndpointKind::kVpnTunnel) continue;
     // projects/P/regions/R/vpnTunnels/T
     const size_t start = e.name.find('/') + 1;

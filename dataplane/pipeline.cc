@@ -790,17 +790,11 @@ void Pipeline::ProcessParsed(const Snapshot& snap, Burst& burst,
     // project; through a VPN gateway, to the gateway's project.
     if (meta.src_nic < 0 || meta.control_plane || meta.dst_endpoint < 0) continue;
     const EndpointInfo& out = snap.endpoints[meta.dst_endpoint];
-    EgressKind kind = EgressKind::kToInstance;
-    uint32_t project = snap.nics[meta.src_nic].billing_project;
-    if (out.kind == EndpointKind::kVpnTunnel) {
-      kind = EgressKind::kViaVpnGateway;
-      project = out.billing_project;
-    } else if (out.kind == EndpointKind::kInterconnectAttachment) {
-      kind = EgressKind::kViaInterconnect;
-    } else if (out.kind == EndpointKind::kInternet) {
-      kind = EgressKind::kToInternet;
-    }
-    BillingCell& cell = billing[project * kEgressKindCount + static_cast<uint32_t>(kind)];
+    const uint32_t project = out.egress_kind == EgressKind::kViaVpnGateway
+                                 ? out.billing_project
+                                 : snap.nics[meta.src_nic].billing_project;
+    BillingCell& cell =
+        billing[project * kEgressKindCount + static_cast<uint32_t>(out.egress_kind)];
     cell.packets++;
     cell.bytes += meta.ip_total_length;
   }

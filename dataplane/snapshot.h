@@ -58,6 +58,8 @@ struct EndpointInfo {
   int32_t nic = -1;  // kInstanceNic only
   std::string name;  // tunnel / attachment reference, "internet" for the internet endpoint
   uint32_t billing_project = 0;  // tunnels: the gateway's project (Snapshot::billing_projects)
+  // What an instance's egress out of this endpoint counts as (set by the compiler).
+  EgressKind egress_kind = EgressKind::kToInstance;
   // Tunnels and attachments a Cloud Router interface is linked to, when its BGP goes through the
   // data plane: frames for router_ip go to router_endpoint.
   Ipv4 router_ip = 0;
