@@ -6,39 +6,16 @@
 # svpc's tables with the packets counted, and the API's /metrics (Prometheus text) scraped over
 # HTTP must parse and count them too. Needs root. Cleans up after itself.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${SVPC_BUILD_DIR:-$root/build}
-exec 9>/tmp/svpc-tap.lock
-flock 9
-work=$(mktemp -d /tmp/svpc-capture.XXXXXX)
-config=$work/config
-cp -r "$root/examples/hybrid-cloud/config" "$config"
-log=$work/svpcd.log
-daemon_pid=
-restore_hugepages=
-namespaces=$("$build/control/svpc" netns-plan "$config" | awk '{print $2}')
+. "$(dirname "$0")/lib.sh"
+tap_setup capture
 
-cleanup() {
-  set +e
-  [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  for ns in $namespaces; do ip netns del "$ns" 2>/dev/null; done
-  # Give back what this test reserved, so the other tests run as they would without it.
-  [ -n "$restore_hugepages" ] && echo "$restore_hugepages" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  echo "--- svpcd log"; tail -30 "$log" 2>/dev/null
-  exit 1
-}
-[ "$(id -u)" -eq 0 ] || { echo "the capture test needs root"; exit 1; }
-
-# svpcd takes hugepages when 800 MiB are free (control/eal_setup.cc); reserve 1 GiB more.
+# svpcd takes hugepages when 800 MiB are free (control/eal_setup.cc); reserve 1 GiB more, and
+# give it back at the end so the other tests run as they would without this one.
 free_mib=$(awk '/HugePages_Free/ {f=$2} /Hugepagesize/ {s=$2} END {print f*s/1024}' /proc/meminfo)
 total_mib=$(awk '/HugePages_Total/ {t=$2} /Hugepagesize/ {s=$2} END {print t*s/1024}' /proc/meminfo)
 if [ "${free_mib%.*}" -lt 1024 ]; then
   restore_hugepages=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages)
+  on_cleanup "echo $restore_hugepages >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
   "$root/scripts/nic-setup.sh" hugepages $(( ${total_mib%.*} + 1024 )) >/dev/null
 fi
 
@@ -52,16 +29,9 @@ shared["iamPolicies"].append({"resource": "organizations/1", "bindings": [
 json.dump(shared, open(sys.argv[1], "w"))
 PY
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$build/control/svpcd" "$config" --log "$log" --api "127.0.0.1:$api_port" >"$work/stdout" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "serving" "$log" 2>/dev/null && break
-  kill -0 "$daemon_pid" 2>/dev/null || fail "svpcd exited early: $(cat "$work/stdout")"
-  sleep 0.2
-done
-grep -q "serving" "$log" || fail "svpcd did not start"
+svpcd_start --api "127.0.0.1:$api_port"
 grep -q "no hugepages" "$log" && fail "svpcd runs without hugepages: capture cannot attach"
-SVPC_BUILD_DIR=$build "$root/scripts/tap-netns.sh" up "$config" >/dev/null
+netns_up
 prefix=svpcd-$daemon_pid
 
 echo "== dpdk-dumpcap on instance-b's port (net_tap1) while instance-a pings it"
@@ -203,7 +173,5 @@ grep -q "live connection tracking: ESTABLISHED on worker 0, opened by 10.0.1.3:4
   --source instance-a --destination 10.15.2.4 --port 8080 --source-port 40999 >"$work/trace2.txt"
 grep -q "live connection tracking: no entry" "$work/trace2.txt" || fail "an untracked flow's state"
 
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "svpcd exited with $?"
-daemon_pid=
+svpcd_stop
 echo "PASS: capture and telemetry test"
