@@ -46,9 +46,13 @@ inline void Store32(uint8_t* p, uint32_t v) {
 
 // The IPv4 header checksum verifies when the one's-complement sum of the header is 0xffff.
 // Word-wise sums rather than rte_raw_cksum's 16-bit loop: every packet pays for this.
+// The 20-byte header without options is summed unrolled (the usual case; a loop over `ihl` cost
+// ~25 instructions more per packet), options after it.
 bool Ipv4HeaderChecksumOk(const uint8_t* l3, uint32_t ihl) noexcept {
-  uint64_t sum = 0;
-  for (uint32_t off = 0; off < ihl; off += 4) {
+  uint32_t words[5];
+  std::memcpy(words, l3, sizeof(words));
+  uint64_t sum = uint64_t{words[0]} + words[1] + words[2] + words[3] + words[4];
+  for (uint32_t off = 20; off < ihl; off += 4) {
     uint32_t word;
     std::memcpy(&word, l3 + off, 4);
     sum += word;
@@ -221,7 +225,8 @@ firewall::FlowKey KeyOf(const PacketMeta& meta) {
 }
 
 // The connection a packet belongs to, as conntrack keys it.
-firewall::FlowTuple TupleOf(const Snapshot& snap, const PacketMeta& m) {
+[[gnu::always_inline]] inline firewall::FlowTuple TupleOf(const Snapshot& snap,
+                                                          const PacketMeta& m) {
   uint16_t sport = m.has_ports ? m.src_port : 0;
   uint16_t dport = m.has_ports ? m.dst_port : 0;
   if (m.protocol == kProtoIcmp && IsIcmpEcho(m.icmp_type)) sport = dport = m.icmp_id;

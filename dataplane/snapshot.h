@@ -5,7 +5,9 @@
 // Indices (networks, NICs, endpoints, ports) are stable within one snapshot only.
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -236,10 +238,18 @@ class Snapshot {
     uint16_t port = 0;
     int32_t endpoint = -1;  // -1: empty slot
   };
+  // The MAC as a big-endian 48-bit number (first byte highest), the VLAN above it: a 4-byte and a
+  // 2-byte load, byte-swapped in registers. (The byte loop this replaces cost ~45 instructions a
+  // packet; one 6-byte memcpy into a uint64_t made GCC assemble it on the stack and reload it as
+  // 8 bytes, a store-forwarding stall that doubled the classify stage.)
   static uint64_t MacVlanKey(uint16_t vlan, const MacAddr& mac) noexcept {
-    uint64_t key = uint64_t{vlan} << 48;
-    for (int b = 0; b < 6; ++b) key |= uint64_t{mac.bytes[b]} << (8 * (5 - b));
-    return key;
+    static_assert(std::endian::native == std::endian::little);
+    uint32_t first4;
+    uint16_t last2;
+    std::memcpy(&first4, mac.bytes.data(), 4);
+    std::memcpy(&last2, mac.bytes.data() + 4, 2);
+    return uint64_t{vlan} << 48 | uint64_t{__builtin_bswap32(first4)} << 16 |
+           __builtin_bswap16(last2);
   }
   size_t SlotOf(uint64_t mac_vlan, uint16_t port) const noexcept {
     return ((mac_vlan ^ (uint64_t{port} << 61)) * 0x9e3779b97f4a7c15ull) >> slot_shift_;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 
 // The per-packet helpers of LookupBurst, inlined into it: as calls they cost ~15 cycles a packet.
@@ -31,43 +32,81 @@ size_t HeapAllocated() {
 }  // namespace
 
 SVPC_HOT_INLINE ConnTrack::Candidates ConnTrack::BucketsOf(const FlowTuple& t) const noexcept {
-  // The canonical form (lower address/port first) makes both directions hash alike.
-  const bool src_low = t.src < t.dst || (t.src == t.dst && t.src_port <= t.dst_port);
-  const uint64_t ips = src_low ? (uint64_t{t.src} << 32 | t.dst) : (uint64_t{t.dst} << 32 | t.src);
-  const uint32_t ports = src_low ? (uint32_t{t.src_port} << 16 | t.dst_port)
-                                 : (uint32_t{t.dst_port} << 16 | t.src_port);
-  const uint64_t rest = uint64_t{t.network} << 32 | (ports ^ (uint32_t{t.protocol} << 24));
-  const uint32_t h1 = rte_hash_crc_8byte(rest, rte_hash_crc_8byte(ips, 0x9747b28c));
-  // The second choice must not be a linear function of the first (CRCs with another seed
-  // are: they differ by a constant), or keys sharing a first bucket share the second too.
-  uint32_t h2 = h1 ^ (h1 >> 16);
+  // The canonical form (the lower (address, port) first) makes both directions hash alike;
+  // min/max of the two 48-bit (address, port) words, without branches.
+  const uint64_t a = uint64_t{t.src} << 16 | t.src_port;
+  const uint64_t b = uint64_t{t.dst} << 16 | t.dst_port;
+  const uint64_t low = a < b ? a : b;
+  const uint64_t high = a < b ? b : a;
+  const uint32_t h1 = rte_hash_crc_4byte(
+      t.network,
+      rte_hash_crc_8byte(high, rte_hash_crc_8byte(low | uint64_t{t.protocol} << 56, 0x9747b28c)));
+  // Multiply-shift maps a 32-bit hash onto [0, bucket_count_) without a power-of-two size.
+  return {static_cast<uint32_t>((uint64_t{h1} * bucket_count_) >> 32), h1};
+}
+
+// The second choice, only computed when needed (lookups rarely are: see bucket_overflowed). It
+// must not be a linear function of the first (CRCs with another seed are: they differ by a
+// constant), or keys sharing a first bucket would share the second too.
+uint32_t ConnTrack::SecondBucket(const Candidates& c) const noexcept {
+  uint32_t h2 = c.hash ^ (c.hash >> 16);
   h2 *= 0x85ebca6b;
   h2 ^= h2 >> 13;
   h2 *= 0xc2b2ae35;
   h2 ^= h2 >> 16;
-  // Multiply-shift maps a 32-bit hash onto [0, bucket_count_) without a power-of-two size.
-  const uint32_t first = static_cast<uint32_t>((uint64_t{h1} * bucket_count_) >> 32);
   uint32_t second = static_cast<uint32_t>((uint64_t{h2} * bucket_count_) >> 32);
-  if (second == first) second = first + 1 == bucket_count_ ? 0 : first + 1;
-  return {first, second};
+  if (second == c.first) second = c.first + 1 == bucket_count_ ? 0 : c.first + 1;
+  return second;
 }
 
-SVPC_HOT_INLINE bool ConnTrack::Matches(const ConnEntry& e, const FlowTuple& t) noexcept {
-  if (!e.occupied || e.network != t.network || e.protocol != t.protocol) return false;
-  return (e.src == t.src && e.dst == t.dst && e.src_port == t.src_port &&
-          e.dst_port == t.dst_port) ||
-         (e.src == t.dst && e.dst == t.src && e.src_port == t.dst_port && e.dst_port == t.src_port);
+// An entry starts with the 16 bytes (network, src, dst, src_port, dst_port) of its initiator's
+// tuple: a packet matches when those equal its tuple's, read forwards or reversed, as two words.
+static_assert(offsetof(ConnEntry, network) == 0 && offsetof(ConnEntry, src) == 4 &&
+              offsetof(ConnEntry, dst) == 8 && offsetof(ConnEntry, src_port) == 12 &&
+              offsetof(ConnEntry, dst_port) == 14);
+
+SVPC_HOT_INLINE ConnTrack::KeyWords ConnTrack::WordsOf(const FlowTuple& t) noexcept {
+  KeyWords k;
+  k.forward_lo = uint64_t{t.network} | uint64_t{t.src} << 32;
+  k.reverse_lo = uint64_t{t.network} | uint64_t{t.dst} << 32;
+  k.forward_hi = uint64_t{t.dst} | uint64_t{t.src_port} << 32 | uint64_t{t.dst_port} << 48;
+  k.reverse_hi = uint64_t{t.src} | uint64_t{t.dst_port} << 32 | uint64_t{t.src_port} << 48;
+  k.protocol = t.protocol;
+  return k;
 }
 
-SVPC_HOT_INLINE int32_t ConnTrack::Find(const FlowTuple& t, const Candidates& c) const noexcept {
+SVPC_HOT_INLINE ConnTrack::Match ConnTrack::Matches(const ConnEntry& e,
+                                                    const KeyWords& k) noexcept {
+  if (!e.occupied || e.protocol != k.protocol) return Match::kNone;
+  uint64_t lo;
+  uint64_t hi;
+  std::memcpy(&lo, &e, 8);
+  std::memcpy(&hi, reinterpret_cast<const uint8_t*>(&e) + 8, 8);
+  if (lo == k.forward_lo && hi == k.forward_hi) return Match::kFromInitiator;
+  if (lo == k.reverse_lo && hi == k.reverse_hi) return Match::kFromResponder;
+  return Match::kNone;
+}
+
+SVPC_HOT_INLINE int32_t ConnTrack::Find(const FlowTuple& t, const Candidates& c,
+                                        bool* from_initiator) const noexcept {
+  const KeyWords k = WordsOf(t);
   const Bucket& first = buckets_[c.first];
   for (uint32_t w = 0; w < kWays; ++w) {
-    if (Matches(first.way[w], t)) return static_cast<int32_t>(c.first * kWays + w);
+    const Match m = Matches(first.way[w], k);
+    if (m != Match::kNone) {
+      *from_initiator = m == Match::kFromInitiator;
+      return static_cast<int32_t>(c.first * kWays + w);
+    }
   }
   if (!first.way[0].bucket_overflowed) return kMiss;
-  const Bucket& second = buckets_[c.second];
+  const uint32_t second_index = SecondBucket(c);
+  const Bucket& second = buckets_[second_index];
   for (uint32_t w = 0; w < kWays; ++w) {
-    if (Matches(second.way[w], t)) return static_cast<int32_t>(c.second * kWays + w);
+    const Match m = Matches(second.way[w], k);
+    if (m != Match::kNone) {
+      *from_initiator = m == Match::kFromInitiator;
+      return static_cast<int32_t>(second_index * kWays + w);
+    }
   }
   return kMiss;
 }
@@ -84,7 +123,7 @@ int32_t ConnTrack::MakeRoom(const Candidates& c) noexcept {
   Node nodes[kMaxNodes];
   uint32_t count = 0;
   nodes[count++] = {c.first, -1, 0};
-  nodes[count++] = {c.second, -1, 0};
+  nodes[count++] = {SecondBucket(c), -1, 0};
   for (uint32_t at = 0; at < count; ++at) {
     Bucket& bucket = buckets_[nodes[at].bucket];
     int32_t free_way = -1;
@@ -109,7 +148,7 @@ int32_t ConnTrack::MakeRoom(const Candidates& c) noexcept {
     }
     for (uint32_t w = 0; w < kWays && count < kMaxNodes; ++w) {
       const Candidates alt = BucketsOf(bucket.way[w].initiator());
-      const uint32_t other = alt.first == nodes[at].bucket ? alt.second : alt.first;
+      const uint32_t other = alt.first == nodes[at].bucket ? SecondBucket(alt) : alt.first;
       // A path must not pass through one bucket twice (moves would overwrite each other).
       bool on_path = false;
       for (int32_t n = static_cast<int32_t>(at); n >= 0; n = nodes[n].parent) {
@@ -236,7 +275,9 @@ SVPC_HOT_INLINE void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator,
 }
 
 int32_t ConnTrack::Lookup(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns) noexcept {
-  return Resolve(Find(packet, BucketsOf(packet)), packet, tcp_flags, now_ns);
+  bool from_initiator = true;
+  const int32_t handle = Find(packet, BucketsOf(packet), &from_initiator);
+  return Resolve(handle, from_initiator, tcp_flags, now_ns);
 }
 
 void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
@@ -250,12 +291,14 @@ void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
     rte_prefetch0(&buckets_[candidates[i].first]);
   }
   for (uint32_t i = 0; i < count; ++i) {
-    out[i] = Resolve(Find(packets[i], candidates[i]), packets[i], tcp_flags[i], now_ns[i]);
+    bool from_initiator = true;
+    const int32_t handle = Find(packets[i], candidates[i], &from_initiator);
+    out[i] = Resolve(handle, from_initiator, tcp_flags[i], now_ns[i]);
   }
 }
 
-SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, const FlowTuple& packet,
-                                           uint8_t tcp_flags, uint64_t now_ns) noexcept {
+SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, bool from_initiator, uint8_t tcp_flags,
+                                           uint64_t now_ns) noexcept {
   if (handle < 0) return kMiss;
   ConnEntry& e = Slot(handle);
   if (Expired(e, now_ns)) {
@@ -268,12 +311,13 @@ SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, const FlowTuple& pack
     return kMiss;
   }
   if (now_ns > e.last_seen_ns) e.last_seen_ns = now_ns;
-  UpdateTcp(e, IsInitiator(handle, packet), tcp_flags);
+  UpdateTcp(e, from_initiator, tcp_flags);
   return handle;
 }
 
 int32_t ConnTrack::Peek(const FlowTuple& packet, uint64_t now_ns) const noexcept {
-  const int32_t handle = Find(packet, BucketsOf(packet));
+  bool from_initiator;
+  const int32_t handle = Find(packet, BucketsOf(packet), &from_initiator);
   if (handle < 0 || Expired(Slot(handle), now_ns)) return kMiss;
   return handle;
 }
@@ -281,7 +325,8 @@ int32_t ConnTrack::Peek(const FlowTuple& packet, uint64_t now_ns) const noexcept
 int32_t ConnTrack::Insert(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns,
                           uint32_t generation) noexcept {
   const Candidates c = BucketsOf(packet);
-  int32_t handle = Find(packet, c);
+  bool from_initiator;
+  int32_t handle = Find(packet, c, &from_initiator);
   if (handle < 0) {
     if (live_ >= config_.capacity) {
       // Full: reclaim expired entries the background sweep has not reached yet, then retry.

@@ -130,9 +130,7 @@ class ConnTrack {
   // Handles stay valid until the next Insert (which may move entries) or Remove of that entry.
   ConnEntry& entry(int32_t handle) { return Slot(handle); }
   bool IsInitiator(int32_t handle, const FlowTuple& packet) const {
-    const ConnEntry& e = Slot(handle);
-    return e.src == packet.src && e.src_port == packet.src_port && e.dst == packet.dst &&
-           e.dst_port == packet.dst_port;
+    return FromInitiator(Slot(handle), packet);
   }
   uint32_t size() const;
   uint32_t capacity() const { return config_.capacity; }
@@ -147,7 +145,7 @@ class ConnTrack {
   };
   struct Candidates {
     uint32_t first;
-    uint32_t second;
+    uint32_t hash;  // SecondBucket derives the second candidate from it
   };
   struct FragmentKey {
     uint32_t network;
@@ -162,23 +160,36 @@ class ConnTrack {
     bool allowed;
   };
   Candidates BucketsOf(const FlowTuple& t) const noexcept;
+  uint32_t SecondBucket(const Candidates& c) const noexcept;
   // Moves an entry to a free slot (keeping each bucket's flags with its bucket).
   void MoveEntry(uint32_t from_bucket, uint32_t from_way, uint32_t to_bucket,
                  uint32_t to_way) noexcept;
-  static bool Matches(const ConnEntry& e, const FlowTuple& t) noexcept;
-  int32_t Find(const FlowTuple& t, const Candidates& c) const noexcept;
+  // A packet's tuple as an entry's first 16 bytes would hold it, opened by it or by the other end.
+  struct KeyWords {
+    uint64_t forward_lo, forward_hi, reverse_lo, reverse_hi;
+    uint8_t protocol;
+  };
+  enum class Match : uint8_t { kNone, kFromInitiator, kFromResponder };
+  static KeyWords WordsOf(const FlowTuple& t) noexcept;
+  static Match Matches(const ConnEntry& e, const KeyWords& k) noexcept;
+  // The flow's slot, or kMiss; *from_initiator tells which way `t` goes (set on a hit only).
+  int32_t Find(const FlowTuple& t, const Candidates& c, bool* from_initiator) const noexcept;
   // A free slot for a new entry with these candidate buckets, making room by moving entries to
   // their other bucket when both are full; -1 when no path within the search bound exists.
   int32_t MakeRoom(const Candidates& c) noexcept;
   ConnEntry& Slot(int32_t handle) const noexcept {
-    return buckets_[static_cast<uint32_t>(handle) / kWays].way[handle % kWays];
+    const uint32_t h = static_cast<uint32_t>(handle);  // unsigned: / and % are a shift and a mask
+    return buckets_[h / kWays].way[h % kWays];
+  }
+  static bool FromInitiator(const ConnEntry& e, const FlowTuple& packet) noexcept {
+    return e.src == packet.src && e.src_port == packet.src_port && e.dst == packet.dst &&
+           e.dst_port == packet.dst_port;
   }
   bool Expired(const ConnEntry& e, uint64_t now_ns) const noexcept;
   void UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t tcp_flags) noexcept;
   void Erase(int32_t handle) noexcept;
   // What Lookup does once the flow's slot is known (or not): expiry, closed-then-SYN, refresh.
-  int32_t Resolve(int32_t handle, const FlowTuple& packet, uint8_t tcp_flags,
-                  uint64_t now_ns) noexcept;
+  int32_t Resolve(int32_t handle, bool from_initiator, uint8_t tcp_flags, uint64_t now_ns) noexcept;
 
   explicit ConnTrack(const Config& config) : config_(config) {}
 

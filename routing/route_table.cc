@@ -8,21 +8,6 @@
 
 namespace svpc::routing {
 
-// Immutable once published. One allocation: the header, `slots` groups, then the route ids.
-struct RouteTable::Own {
-  uint8_t dim;
-  uint32_t slots;
-  const Group* groups;  // per slot (SlotOf)
-  const int32_t* ids;
-};
-
-// Immutable once published; 8-byte aligned (bit 0 of a via word is the uniform marker).
-struct RouteTable::Via {
-  uint8_t dim;
-  uint32_t slots;
-  uint32_t to[1];  // `slots` entries
-};
-
 // The writer's form of a selection: per slot of `dim`, the selected route ids (ECMP order).
 struct RouteTable::Selection {
   uint8_t dim = kUniform;
@@ -38,7 +23,7 @@ struct RouteTable::Batch {
 
 namespace {
 
-constexpr uint64_t kUniformBit = 1;
+constexpr uint64_t kUniformBit = RouteTable::kUniformBit;
 constexpr uint64_t kNoRouteWord = (uint64_t{UINT32_MAX} << 1) | kUniformBit;
 
 uint64_t UniformVia(uint32_t entry) { return (uint64_t{entry} << 1) | kUniformBit; }
@@ -207,37 +192,7 @@ uint32_t RouteTable::fib_rebuilds() const { return fib_.rebuilds(); }
 
 // ---- Lookup ----------------------------------------------------------------------------------
 
-RouteTable::Result RouteTable::Lookup(uint32_t view, Ipv4 dst, uint32_t flow_hash) const noexcept {
-  const uint32_t entry = fib_.Lookup(dst);
-  const EntrySlot& slot = entries_[entry];
-  const uint64_t via = slot.via.load(std::memory_order_acquire);
-  uint64_t own;
-  if (via & kUniformBit) {
-    const uint32_t answering = static_cast<uint32_t>(via >> 1);
-    own = (answering == entry ? slot : entries_[answering]).own.load(std::memory_order_acquire);
-  } else {
-    const Via* v = reinterpret_cast<const Via*>(via);
-    const uint32_t answering = v->to[v->dim == kPerRegion ? region_of_view_[view] : view];
-    own = entries_[answering].own.load(std::memory_order_acquire);
-  }
-  Result result;
-  result.owner = slot.owner;
-  if (own & kUniformBit) {
-    result.route = static_cast<int32_t>(static_cast<uint32_t>(own >> 1));  // none: -1
-    return result;
-  }
-  const Own* o = reinterpret_cast<const Own*>(own);
-  const uint32_t index = o->dim == kUniform     ? 0
-                         : o->dim == kPerRegion ? region_of_view_[view]
-                                                : view;
-  const Group g = o->groups[index];
-  if (g.count == 1) {
-    result.route = o->ids[g.first];
-  } else if (g.count > 1) {
-    result.route = o->ids[g.first + flow_hash % g.count];
-  }
-  return result;
-}
+// Lookup is inline, in route_table.h.
 
 // ---- Views and selections --------------------------------------------------------------------
 
