@@ -177,7 +177,6 @@ void ParseOne(rte_mbuf* m, PacketMeta& meta) noexcept {
     if (meta.protocol == kProtoTcp && l4_len >= 14) meta.tcp_flags = l4[13];
     if (meta.protocol == kProtoIcmp && l4_len >= 8) ParseIcmp(l4, l4_len, meta);
   }
-  meta.flow_hash = SymmetricFlowHash(meta);
 }
 
 // Turns an ARP request into the fabric's reply, in place: "target_ip is at fabric_mac".
@@ -484,7 +483,13 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
     const NetworkInfo& net = snap.networks[meta.network];
     const NicInfo* src_nic = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
     uint32_t view = src_nic != nullptr ? src_nic->route_view : routing::RouteTable::kUntaggedView;
-    routing::RouteTable::Result hit = net.routes->Lookup(view, meta.dst, meta.flow_hash);
+    routing::RouteTable::Result hit = net.routes->LookupWith(view, meta.dst, [&meta]() noexcept {
+      if (!meta.flow_hash_set) {
+        meta.flow_hash = SymmetricFlowHash(meta);
+        meta.flow_hash_set = true;
+      }
+      return meta.flow_hash;
+    });
     if (hit.route < 0) {
       meta.Drop(DropCause::kNoRoute);
       continue;
@@ -769,7 +774,10 @@ void Pipeline::ProcessOnPath(const Snapshot& snap, Burst& burst, Counters& count
                              uint32_t flow_hash) const noexcept {
   reset_.Run(burst, counters);
   parse_.Run(burst);
-  for (uint16_t i = 0; i < burst.count; ++i) burst.meta[i].flow_hash = flow_hash;
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    burst.meta[i].flow_hash = flow_hash;
+    burst.meta[i].flow_hash_set = true;
+  }
   ProcessParsed(snap, burst, counters);
 }
 

@@ -88,13 +88,14 @@ SVPC_HOT_INLINE ConnTrack::Match ConnTrack::Matches(const ConnEntry& e,
 }
 
 SVPC_HOT_INLINE int32_t ConnTrack::Find(const FlowTuple& t, const Candidates& c,
-                                        bool* from_initiator) const noexcept {
+                                        bool* from_initiator, ConnEntry** entry) const noexcept {
   const KeyWords k = WordsOf(t);
   const Bucket& first = buckets_[c.first];
   for (uint32_t w = 0; w < kWays; ++w) {
     const Match m = Matches(first.way[w], k);
     if (m != Match::kNone) {
       *from_initiator = m == Match::kFromInitiator;
+      *entry = const_cast<ConnEntry*>(&first.way[w]);
       return static_cast<int32_t>(c.first * kWays + w);
     }
   }
@@ -105,6 +106,7 @@ SVPC_HOT_INLINE int32_t ConnTrack::Find(const FlowTuple& t, const Candidates& c,
     const Match m = Matches(second.way[w], k);
     if (m != Match::kNone) {
       *from_initiator = m == Match::kFromInitiator;
+      *entry = const_cast<ConnEntry*>(&second.way[w]);
       return static_cast<int32_t>(second_index * kWays + w);
     }
   }
@@ -250,9 +252,11 @@ ConnTrack::FragmentVerdict ConnTrack::LaterFragment(const FlowTuple& packet, uin
 }
 
 SVPC_HOT_INLINE bool ConnTrack::Expired(const ConnEntry& e, uint64_t now_ns) const noexcept {
-  uint64_t timeout =
-      e.tcp == TcpState::kClosed ? config_.tcp_closed_timeout_ns : config_.idle_timeout_ns;
-  return now_ns > e.last_seen_ns && now_ns - e.last_seen_ns > timeout;
+  if (now_ns <= e.last_seen_ns) return false;
+  const uint64_t idle = now_ns - e.last_seen_ns;
+  if (idle <= shortest_timeout_ns_) return false;  // the usual answer, without the TCP state
+  return idle >
+         (e.tcp == TcpState::kClosed ? config_.tcp_closed_timeout_ns : config_.idle_timeout_ns);
 }
 
 SVPC_HOT_INLINE void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator,
@@ -276,8 +280,9 @@ SVPC_HOT_INLINE void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator,
 
 int32_t ConnTrack::Lookup(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns) noexcept {
   bool from_initiator = true;
-  const int32_t handle = Find(packet, BucketsOf(packet), &from_initiator);
-  return Resolve(handle, from_initiator, tcp_flags, now_ns);
+  ConnEntry* entry = nullptr;
+  const int32_t handle = Find(packet, BucketsOf(packet), &from_initiator, &entry);
+  return Resolve(handle, entry, from_initiator, tcp_flags, now_ns);
 }
 
 void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
@@ -292,15 +297,16 @@ void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
   }
   for (uint32_t i = 0; i < count; ++i) {
     bool from_initiator = true;
-    const int32_t handle = Find(packets[i], candidates[i], &from_initiator);
-    out[i] = Resolve(handle, from_initiator, tcp_flags[i], now_ns[i]);
+    ConnEntry* entry = nullptr;
+    const int32_t handle = Find(packets[i], candidates[i], &from_initiator, &entry);
+    out[i] = Resolve(handle, entry, from_initiator, tcp_flags[i], now_ns[i]);
   }
 }
 
-SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, bool from_initiator, uint8_t tcp_flags,
-                                           uint64_t now_ns) noexcept {
+SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, ConnEntry* entry, bool from_initiator,
+                                           uint8_t tcp_flags, uint64_t now_ns) noexcept {
   if (handle < 0) return kMiss;
-  ConnEntry& e = Slot(handle);
+  ConnEntry& e = *entry;
   if (Expired(e, now_ns)) {
     Erase(handle);
     return kMiss;
@@ -317,8 +323,9 @@ SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, bool from_initiator, 
 
 int32_t ConnTrack::Peek(const FlowTuple& packet, uint64_t now_ns) const noexcept {
   bool from_initiator;
-  const int32_t handle = Find(packet, BucketsOf(packet), &from_initiator);
-  if (handle < 0 || Expired(Slot(handle), now_ns)) return kMiss;
+  ConnEntry* entry = nullptr;
+  const int32_t handle = Find(packet, BucketsOf(packet), &from_initiator, &entry);
+  if (handle < 0 || Expired(*entry, now_ns)) return kMiss;
   return handle;
 }
 
@@ -326,7 +333,8 @@ int32_t ConnTrack::Insert(const FlowTuple& packet, uint8_t tcp_flags, uint64_t n
                           uint32_t generation) noexcept {
   const Candidates c = BucketsOf(packet);
   bool from_initiator;
-  int32_t handle = Find(packet, c, &from_initiator);
+  ConnEntry* found = nullptr;
+  int32_t handle = Find(packet, c, &from_initiator, &found);
   if (handle < 0) {
     if (live_ >= config_.capacity) {
       // Full: reclaim expired entries the background sweep has not reached yet, then retry.

@@ -17,6 +17,7 @@
 // the path is found before anything moves, so a failed insert changes nothing.
 // Cost: one or two cache lines per lookup; memory measured by BytesPerEntry() (~40 bytes).
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -172,8 +173,10 @@ class ConnTrack {
   enum class Match : uint8_t { kNone, kFromInitiator, kFromResponder };
   static KeyWords WordsOf(const FlowTuple& t) noexcept;
   static Match Matches(const ConnEntry& e, const KeyWords& k) noexcept;
-  // The flow's slot, or kMiss; *from_initiator tells which way `t` goes (set on a hit only).
-  int32_t Find(const FlowTuple& t, const Candidates& c, bool* from_initiator) const noexcept;
+  // The flow's slot, or kMiss; on a hit *from_initiator tells which way `t` goes and *entry is
+  // the slot's entry.
+  int32_t Find(const FlowTuple& t, const Candidates& c, bool* from_initiator,
+               ConnEntry** entry) const noexcept;
   // A free slot for a new entry with these candidate buckets, making room by moving entries to
   // their other bucket when both are full; -1 when no path within the search bound exists.
   int32_t MakeRoom(const Candidates& c) noexcept;
@@ -189,11 +192,15 @@ class ConnTrack {
   void UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t tcp_flags) noexcept;
   void Erase(int32_t handle) noexcept;
   // What Lookup does once the flow's slot is known (or not): expiry, closed-then-SYN, refresh.
-  int32_t Resolve(int32_t handle, bool from_initiator, uint8_t tcp_flags, uint64_t now_ns) noexcept;
+  int32_t Resolve(int32_t handle, ConnEntry* entry, bool from_initiator, uint8_t tcp_flags,
+                  uint64_t now_ns) noexcept;
 
-  explicit ConnTrack(const Config& config) : config_(config) {}
+  explicit ConnTrack(const Config& config)
+      : config_(config),
+        shortest_timeout_ns_(std::min(config.idle_timeout_ns, config.tcp_closed_timeout_ns)) {}
 
   Config config_;
+  uint64_t shortest_timeout_ns_;  // no entry idle for less than this has expired
   Bucket* buckets_ = nullptr;
   uint32_t bucket_count_ = 0;
   rte_hash* fragments_ = nullptr;

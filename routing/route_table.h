@@ -154,7 +154,13 @@ class RouteTable {
 
   // Hot path: noexcept, allocation-free, lock-free. View 0 sees dynamic routes of every region
   // at their own priority.
-  Result Lookup(uint32_t view, Ipv4 dst, uint32_t flow_hash) const noexcept;
+  Result Lookup(uint32_t view, Ipv4 dst, uint32_t flow_hash) const noexcept {
+    return LookupWith(view, dst, [flow_hash]() noexcept { return flow_hash; });
+  }
+  // The same, with the flow hash computed by `flow_hash()` only when an ECMP group needs it
+  // (most destinations have one route: the data path saves hashing every packet).
+  template <typename FlowHash>
+  Result LookupWith(uint32_t view, Ipv4 dst, FlowHash&& flow_hash) const noexcept;
 
   // A route by id; valid for a reader until its next quiescent state even if removed meanwhile.
   const Route& route(int32_t id) const { return routes_[static_cast<uint32_t>(id)].route; }
@@ -341,8 +347,9 @@ class RouteTable {
 
 // Inline (here rather than in route_table.cc): every packet looks up, and as a call it cost ~23
 // instructions more a packet (callgrind, bench/README.md).
-[[gnu::always_inline]] inline RouteTable::Result RouteTable::Lookup(
-    uint32_t view, Ipv4 dst, uint32_t flow_hash) const noexcept {
+template <typename FlowHash>
+[[gnu::always_inline]] inline RouteTable::Result RouteTable::LookupWith(
+    uint32_t view, Ipv4 dst, FlowHash&& flow_hash) const noexcept {
   const uint32_t entry = fib_.Lookup(dst);
   const EntrySlot& slot = entries_[entry];
   const uint64_t via = slot.via.load(std::memory_order_acquire);
@@ -369,7 +376,7 @@ class RouteTable {
   if (g.count == 1) {
     result.route = o->ids[g.first];
   } else if (g.count > 1) {
-    result.route = o->ids[g.first + flow_hash % g.count];
+    result.route = o->ids[g.first + flow_hash() % g.count];
   }
   return result;
 }
