@@ -37,7 +37,9 @@ TEST(StaticAddressTest, LoadsAndReservesItsAddress) {
   ASSERT_EQ(result.config.addresses.size(), 1u);
   EXPECT_EQ(FormatIpv4(result.config.addresses[0].ip), "10.0.1.2");
   for (const control::Instance& instance : result.config.instances) {
-    if (instance.name == "vm-new") EXPECT_EQ(FormatIpv4(instance.nics[0].ip), "10.0.1.4");
+    if (instance.name == "vm-new") {
+      EXPECT_EQ(FormatIpv4(instance.nics[0].ip), "10.0.1.4");
+    }
   }
 }
 
