@@ -486,11 +486,7 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
     const NicInfo* src_nic = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
     uint32_t view = src_nic != nullptr ? src_nic->route_view : routing::RouteTable::kUntaggedView;
     routing::RouteTable::Result hit = net.routes->LookupWith(view, meta.dst, [&meta]() noexcept {
-      if (!meta.flow_hash_set) {
-        meta.flow_hash = SymmetricFlowHash(meta);
-        meta.flow_hash_set = true;
-      }
-      return meta.flow_hash;
+      return meta.flow_hash_forced ? meta.flow_hash : SymmetricFlowHash(meta);
     });
     if (hit.route < 0) {
       meta.Drop(DropCause::kNoRoute);
@@ -778,7 +774,7 @@ void Pipeline::ProcessOnPath(const Snapshot& snap, Burst& burst, Counters& count
   parse_.Run(burst);
   for (uint16_t i = 0; i < burst.count; ++i) {
     burst.meta[i].flow_hash = flow_hash;
-    burst.meta[i].flow_hash_set = true;
+    burst.meta[i].flow_hash_forced = true;
   }
   ProcessParsed(snap, burst, counters);
 }

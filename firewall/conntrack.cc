@@ -87,30 +87,25 @@ SVPC_HOT_INLINE ConnTrack::Match ConnTrack::Matches(const ConnEntry& e,
   return Match::kNone;
 }
 
-SVPC_HOT_INLINE int32_t ConnTrack::Find(const FlowTuple& t, const Candidates& c,
-                                        bool* from_initiator, ConnEntry** entry) const noexcept {
+SVPC_HOT_INLINE ConnTrack::Hit ConnTrack::FindIn(uint32_t bucket_index,
+                                                 const KeyWords& k) const noexcept {
+  Bucket& bucket = buckets_[bucket_index];
+  for (uint32_t w = 0; w < kWays; ++w) {
+    const Match m = Matches(bucket.way[w], k);
+    if (m != Match::kNone) {
+      return {static_cast<int32_t>(bucket_index * kWays + w), &bucket.way[w],
+              m == Match::kFromInitiator};
+    }
+  }
+  return {};
+}
+
+SVPC_HOT_INLINE ConnTrack::Hit ConnTrack::Find(const FlowTuple& t,
+                                               const Candidates& c) const noexcept {
   const KeyWords k = WordsOf(t);
-  const Bucket& first = buckets_[c.first];
-  for (uint32_t w = 0; w < kWays; ++w) {
-    const Match m = Matches(first.way[w], k);
-    if (m != Match::kNone) {
-      *from_initiator = m == Match::kFromInitiator;
-      *entry = const_cast<ConnEntry*>(&first.way[w]);
-      return static_cast<int32_t>(c.first * kWays + w);
-    }
-  }
-  if (!first.way[0].bucket_overflowed) return kMiss;
-  const uint32_t second_index = SecondBucket(c);
-  const Bucket& second = buckets_[second_index];
-  for (uint32_t w = 0; w < kWays; ++w) {
-    const Match m = Matches(second.way[w], k);
-    if (m != Match::kNone) {
-      *from_initiator = m == Match::kFromInitiator;
-      *entry = const_cast<ConnEntry*>(&second.way[w]);
-      return static_cast<int32_t>(second_index * kWays + w);
-    }
-  }
-  return kMiss;
+  const Hit hit = FindIn(c.first, k);
+  if (hit.handle >= 0 || !buckets_[c.first].way[0].bucket_overflowed) return hit;
+  return FindIn(SecondBucket(c), k);
 }
 
 int32_t ConnTrack::MakeRoom(const Candidates& c) noexcept {
@@ -279,10 +274,7 @@ SVPC_HOT_INLINE void ConnTrack::UpdateTcp(ConnEntry& e, bool from_initiator,
 }
 
 int32_t ConnTrack::Lookup(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns) noexcept {
-  bool from_initiator = true;
-  ConnEntry* entry = nullptr;
-  const int32_t handle = Find(packet, BucketsOf(packet), &from_initiator, &entry);
-  return Resolve(handle, entry, from_initiator, tcp_flags, now_ns);
+  return Resolve(Find(packet, BucketsOf(packet)), tcp_flags, now_ns);
 }
 
 void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
@@ -296,17 +288,15 @@ void ConnTrack::LookupBurst(const FlowTuple* packets, const uint8_t* tcp_flags,
     rte_prefetch0(&buckets_[candidates[i].first]);
   }
   for (uint32_t i = 0; i < count; ++i) {
-    bool from_initiator = true;
-    ConnEntry* entry = nullptr;
-    const int32_t handle = Find(packets[i], candidates[i], &from_initiator, &entry);
-    out[i] = Resolve(handle, entry, from_initiator, tcp_flags[i], now_ns[i]);
+    out[i] = Resolve(Find(packets[i], candidates[i]), tcp_flags[i], now_ns[i]);
   }
 }
 
-SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, ConnEntry* entry, bool from_initiator,
-                                           uint8_t tcp_flags, uint64_t now_ns) noexcept {
-  if (handle < 0) return kMiss;
-  ConnEntry& e = *entry;
+SVPC_HOT_INLINE int32_t ConnTrack::Resolve(const Hit& hit, uint8_t tcp_flags,
+                                           uint64_t now_ns) noexcept {
+  if (hit.handle < 0) return kMiss;
+  const int32_t handle = hit.handle;
+  ConnEntry& e = *hit.entry;
   if (Expired(e, now_ns)) {
     Erase(handle);
     return kMiss;
@@ -317,24 +307,20 @@ SVPC_HOT_INLINE int32_t ConnTrack::Resolve(int32_t handle, ConnEntry* entry, boo
     return kMiss;
   }
   if (now_ns > e.last_seen_ns) e.last_seen_ns = now_ns;
-  UpdateTcp(e, from_initiator, tcp_flags);
+  UpdateTcp(e, hit.from_initiator, tcp_flags);
   return handle;
 }
 
 int32_t ConnTrack::Peek(const FlowTuple& packet, uint64_t now_ns) const noexcept {
-  bool from_initiator;
-  ConnEntry* entry = nullptr;
-  const int32_t handle = Find(packet, BucketsOf(packet), &from_initiator, &entry);
-  if (handle < 0 || Expired(*entry, now_ns)) return kMiss;
-  return handle;
+  const Hit hit = Find(packet, BucketsOf(packet));
+  if (hit.handle < 0 || Expired(*hit.entry, now_ns)) return kMiss;
+  return hit.handle;
 }
 
 int32_t ConnTrack::Insert(const FlowTuple& packet, uint8_t tcp_flags, uint64_t now_ns,
                           uint32_t generation) noexcept {
   const Candidates c = BucketsOf(packet);
-  bool from_initiator;
-  ConnEntry* found = nullptr;
-  int32_t handle = Find(packet, c, &from_initiator, &found);
+  int32_t handle = Find(packet, c).handle;
   if (handle < 0) {
     if (live_ >= config_.capacity) {
       // Full: reclaim expired entries the background sweep has not reached yet, then retry.

@@ -131,7 +131,9 @@ class ConnTrack {
   // Handles stay valid until the next Insert (which may move entries) or Remove of that entry.
   ConnEntry& entry(int32_t handle) { return Slot(handle); }
   bool IsInitiator(int32_t handle, const FlowTuple& packet) const {
-    return FromInitiator(Slot(handle), packet);
+    const ConnEntry& e = Slot(handle);
+    return e.src == packet.src && e.src_port == packet.src_port && e.dst == packet.dst &&
+           e.dst_port == packet.dst_port;
   }
   uint32_t size() const;
   uint32_t capacity() const { return config_.capacity; }
@@ -173,10 +175,14 @@ class ConnTrack {
   enum class Match : uint8_t { kNone, kFromInitiator, kFromResponder };
   static KeyWords WordsOf(const FlowTuple& t) noexcept;
   static Match Matches(const ConnEntry& e, const KeyWords& k) noexcept;
-  // The flow's slot, or kMiss; on a hit *from_initiator tells which way `t` goes and *entry is
-  // the slot's entry.
-  int32_t Find(const FlowTuple& t, const Candidates& c, bool* from_initiator,
-               ConnEntry** entry) const noexcept;
+  // Where a flow was found: its slot (kMiss: not found), the entry, and which way the packet goes.
+  struct Hit {
+    int32_t handle = kMiss;
+    ConnEntry* entry = nullptr;
+    bool from_initiator = true;
+  };
+  Hit Find(const FlowTuple& t, const Candidates& c) const noexcept;
+  Hit FindIn(uint32_t bucket_index, const KeyWords& k) const noexcept;
   // A free slot for a new entry with these candidate buckets, making room by moving entries to
   // their other bucket when both are full; -1 when no path within the search bound exists.
   int32_t MakeRoom(const Candidates& c) noexcept;
@@ -184,16 +190,11 @@ class ConnTrack {
     const uint32_t h = static_cast<uint32_t>(handle);  // unsigned: / and % are a shift and a mask
     return buckets_[h / kWays].way[h % kWays];
   }
-  static bool FromInitiator(const ConnEntry& e, const FlowTuple& packet) noexcept {
-    return e.src == packet.src && e.src_port == packet.src_port && e.dst == packet.dst &&
-           e.dst_port == packet.dst_port;
-  }
   bool Expired(const ConnEntry& e, uint64_t now_ns) const noexcept;
   void UpdateTcp(ConnEntry& e, bool from_initiator, uint8_t tcp_flags) noexcept;
   void Erase(int32_t handle) noexcept;
   // What Lookup does once the flow's slot is known (or not): expiry, closed-then-SYN, refresh.
-  int32_t Resolve(int32_t handle, ConnEntry* entry, bool from_initiator, uint8_t tcp_flags,
-                  uint64_t now_ns) noexcept;
+  int32_t Resolve(const Hit& hit, uint8_t tcp_flags, uint64_t now_ns) noexcept;
 
   explicit ConnTrack(const Config& config)
       : config_(config),
