@@ -81,7 +81,7 @@ wait_for 60 learned 192.168.0.0/16 || fail "routes did not come back after BIRD 
 wait_for 5 onprem_reachable || fail "instance-b cannot reach on-prem after the restart"
 echo "killed: routes gone; restarted: back"
 
-kill -INT "$ping_pid" 2>/dev/null || true
+ping_stop
 ping_check
 kill -0 "$daemon_pid" || fail "svpcd died"
 svpcd_stop
