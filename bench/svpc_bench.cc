@@ -24,6 +24,7 @@
 
 #include "bench/bgp_figure.h"
 #include "bench/figures.h"
+#include "bench/memory_probe.h"
 
 namespace svpc::bench {
 namespace {
@@ -274,12 +275,16 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
+  // Before the figures, on an otherwise idle process: the memory they are read against.
+  const MemoryProbe memory_probe = ProbeMemory(64u << 20, options.quick ? 200'000 : 2'000'000);
+  const std::string memory_line = Describe(memory_probe, static_cast<double>(rte_get_tsc_hz()));
   std::fprintf(stderr, "[1/5] established flows: opening %s connections...\n",
                Count(b.sizes.flows).c_str());
   EstablishedResult established = MeasureEstablished(b);
   if (options.established_only) {
     std::printf("figure 1, load average %s at start, %s at end\n", load_start.c_str(),
                 LoadAverage().c_str());
+    std::printf("  memory: %s\n", memory_line.c_str());
     std::printf("  incl. I/O %s, NIC-like %s, Process alone %s cycles/packet\n",
                 Spread(established.io_cycles, "%.0f").c_str(),
                 Spread(established.nic_like_cycles, "%.0f").c_str(),
@@ -319,6 +324,7 @@ int Main(int argc, char** argv) {
       "ethdevs on rte_rings\n",
       rte_version(), dataplane::kBurstSize, kFrameBytes);
   std::printf("  EAL       %s\n", eal_line.c_str());
+  std::printf("  memory    %s\n", memory_line.c_str());
   std::printf(
       "  workload  1 network, 4 subnets, %s instances (4 service projects, 40 tags, 20 "
       "service accounts), VPN to on-prem;\n"
