@@ -28,6 +28,7 @@
 #include "bench/frame.h"
 #include "bench/testpmd_run.h"
 #include "bench/workload.h"
+#include "common/progress.h"
 #include "control/compiler.h"
 #include "control/config_validator.h"
 #include "dataplane/snapshot_store.h"
@@ -73,29 +74,6 @@ std::string LoadAverage() {
   in >> a >> b >> c;
   return a + " " + b + " " + c;
 }
-
-// Progress on a terminal: one line rewritten in place on stderr; nothing when disabled.
-class Progress {
- public:
-  explicit Progress(bool on) : on_(on) {}
-  ~Progress() { Clear(); }
-  void Show(const std::string& text) {
-    if (!on_) return;
-    std::fprintf(stderr, "\r\033[K%s", text.c_str());
-    std::fflush(stderr);
-    shown_ = true;
-  }
-  void Clear() {
-    if (!on_ || !shown_) return;
-    std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
-    shown_ = false;
-  }
-
- private:
-  bool on_;
-  bool shown_ = false;
-};
 
 std::string Seconds(double done, double total) {
   char text[64];
@@ -191,7 +169,7 @@ bool AddDynamicRoutes(Snapshot& snap, uint32_t count, std::string* error) {
 // (their opening direction), then established ones (either direction fills the ports), so the
 // flexible kinds never take the room the others need. Then shuffled, so kinds are interleaved.
 bool ChooseMix(const Workload& w, const Snapshot& snap, rte_mempool* pool,
-               const SideBySideOptions& o, Mix& mix, Progress& progress, std::string* error) {
+               const SideBySideOptions& o, Mix& mix, StatusLine& progress, std::string* error) {
   const uint32_t ports = static_cast<uint32_t>(w.port_names.size());
   std::vector<uint32_t> quota(ports, o.flows / ports);
   for (uint32_t p = 0; p < o.flows % ports; ++p) ++quota[p];
@@ -277,7 +255,7 @@ bool ChooseMix(const Workload& w, const Snapshot& snap, rte_mempool* pool,
 // Sends each established flow's opening packet through the pipeline with the worker's table, as
 // the flow's first packet would have gone through svpcd.
 bool OpenFlows(const Snapshot& snap, firewall::ConnTrack* conntrack, uint32_t worker,
-               rte_mempool* pool, const std::vector<FlowSpec>& flows, Progress& progress,
+               rte_mempool* pool, const std::vector<FlowSpec>& flows, StatusLine& progress,
                std::string* error) {
   dataplane::Pipeline pipeline(conntrack, dataplane::OnRuleChange::kContinue, nullptr, worker);
   Counters counters;
@@ -458,7 +436,7 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
     *error = "cannot find " + o.testpmd + " (Debian: apt-get install dpdk; or --testpmd PATH)";
     return false;
   }
-  Progress progress(o.progress);
+  StatusLine progress(stderr, o.progress);
   r.rules = o.rules;
   r.static_routes = o.routes;
   r.dynamic_routes = o.dynamic_routes;

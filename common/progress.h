@@ -1,7 +1,7 @@
 #pragma once
-// Progress of a long operation (a big replay, loading a big configuration) on a terminal:
-// "replay: 1,200,000 / 5,000,000 packets (24%)" rewritten in place at most every 100 ms, and
-// nothing at all when the stream is not a terminal (piped, redirected, CI logs).
+// Progress of a long operation (a big replay, loading a big configuration, `svpc bench`) on a
+// terminal: one line rewritten in place, and nothing at all when the stream is not a terminal
+// (piped, redirected, CI logs).
 
 #include <unistd.h>
 
@@ -12,37 +12,63 @@
 
 namespace svpc {
 
-class Progress {
+// One line of status rewritten in place on a terminal (a step's name, a count); nothing at all
+// when the stream is not a terminal or `on` is false. Cleared when it goes.
+class StatusLine {
  public:
-  Progress(std::string what, uint64_t total, std::string unit, FILE* out = stderr)
-      : what_(std::move(what)),
-        unit_(std::move(unit)),
-        total_(total),
-        out_(out),
-        enabled_(out != nullptr && isatty(fileno(out)) == 1) {}
-  ~Progress() { Finish(); }
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
+  explicit StatusLine(FILE* out = stderr, bool on = true)
+      : out_(out), enabled_(on && out != nullptr && isatty(fileno(out)) == 1) {}
+  ~StatusLine() { Clear(); }
+  StatusLine(const StatusLine&) = delete;
+  StatusLine& operator=(const StatusLine&) = delete;
 
   bool enabled() const { return enabled_; }
 
-  void Update(uint64_t done) {
+  void Show(const std::string& text) {
     if (!enabled_) return;
+    std::fprintf(out_, "\r%s\x1b[K", text.c_str());
+    std::fflush(out_);
+    shown_ = true;
+  }
+
+  // Clears the line (the caller prints its own summary).
+  void Clear() {
+    if (!enabled_ || !shown_) return;
+    std::fprintf(out_, "\r\x1b[K");
+    std::fflush(out_);
+    shown_ = false;
+  }
+
+ private:
+  FILE* out_;
+  bool enabled_;
+  bool shown_ = false;
+};
+
+// Counted progress: "replay: 1,200,000 / 5,000,000 packets (24%)", at most every 100 ms.
+class Progress {
+ public:
+  Progress(std::string what, uint64_t total, std::string unit, FILE* out = stderr)
+      : what_(std::move(what)), unit_(std::move(unit)), total_(total), line_(out) {}
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  bool enabled() const { return line_.enabled(); }
+
+  void Update(uint64_t done) {
+    if (!line_.enabled()) return;
     const auto now = std::chrono::steady_clock::now();
     if (shown_ && now - last_ < std::chrono::milliseconds(100)) return;
     last_ = now;
     shown_ = true;
     const unsigned percent = total_ == 0 ? 100 : static_cast<unsigned>(done * 100 / total_);
-    std::fprintf(out_, "\r%s: %s / %s %s (%u%%)\x1b[K", what_.c_str(), Grouped(done).c_str(),
-                 Grouped(total_).c_str(), unit_.c_str(), percent);
-    std::fflush(out_);
+    line_.Show(what_ + ": " + Grouped(done) + " / " + Grouped(total_) + " " + unit_ + " (" +
+               std::to_string(percent) + "%)");
   }
 
   // Clears the line (the caller prints its own summary).
   void Finish() {
-    if (!enabled_ || !shown_) return;
-    std::fprintf(out_, "\r\x1b[K");
-    std::fflush(out_);
+    line_.Clear();
     shown_ = false;
   }
 
@@ -63,8 +89,7 @@ class Progress {
   std::string what_;
   std::string unit_;
   uint64_t total_;
-  FILE* out_;
-  bool enabled_;
+  StatusLine line_;
   bool shown_ = false;
   std::chrono::steady_clock::time_point last_{};
 };
