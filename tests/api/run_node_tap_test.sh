@@ -11,36 +11,9 @@
 # Needs root, node and npm (scripts/install-deps.sh); npm installs into a cache directory
 # ($SVPC_NPM_CACHE, default /tmp/svpc-npm-cache) at test time.
 set -euo pipefail
-exec 9>/tmp/svpc-tap.lock
-flock 9
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${SVPC_BUILD_DIR:-$root/build}
+. "$(dirname "$0")/../tap/lib.sh"
 cache=${SVPC_NPM_CACHE:-/tmp/svpc-npm-cache}
-work=$(mktemp -d /tmp/svpc-api-node.XXXXXX)
-config=$work/config
-log=$work/svpcd.log
-daemon_pid=
-namespaces=
-
-cleanup() {
-  set +e
-  [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  for ns in $namespaces svpc-svc-a-api-vm; do
-    pids=$(ip netns pids "$ns" 2>/dev/null)
-    [ -z "$pids" ] || kill $pids 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*"
-  echo "--- svpcd log"; tail -30 "$log" 2>/dev/null
-  exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || fail "needs root (network namespaces)"
+tap_setup api-node
 command -v node >/dev/null && command -v npm >/dev/null || fail "node and npm are needed (scripts/install-deps.sh)"
 
 echo "== npm install @google-cloud/compute (cache $cache)"
@@ -49,7 +22,6 @@ npm install --silent --no-audit --no-fund --prefix "$work/node" --cache "$cache"
   @google-cloud/compute@6 >"$work/npm.log" 2>&1 || { cat "$work/npm.log"; fail "npm install"; }
 echo "installed @google-cloud/compute $(node -p "require('$work/node/node_modules/@google-cloud/compute/package.json').version")"
 
-cp -r "$root/examples/hybrid-cloud/config" "$config"
 python3 - "$config" <<'PY'
 import json, os, sys
 config = sys.argv[1]
@@ -77,19 +49,13 @@ json.dump({'tok-secops': 'user:secops@example.com', 'tok-alice': 'user:alice@exa
            'tok-auditor': 'user:auditor@example.com'},
           open(os.path.join(config, 'tokens.json'), 'w'))
 PY
-namespaces=$("$build/control/svpc" netns-plan "$config" | awk '{print $2}')
+# The changed testbed's namespaces, and api-vm's (made below), go with the test.
+tap_namespaces="$("$svpc_bin" netns-plan "$config" | awk '{print $2}') svpc-svc-a-api-vm"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-"$build/control/svpcd" "$config" --log "$log" --api "127.0.0.1:$port" \
-  --audit-log "$work/audit.jsonl" -- --file-prefix=svpc-api-node >"$work/stdout" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "API on" "$log" 2>/dev/null && break
-  kill -0 "$daemon_pid" 2>/dev/null || fail "svpcd exited early: $(cat "$work/stdout")"
-  sleep 0.2
-done
-grep -q "API on" "$log" || fail "svpcd did not start its API"
-SVPC_BUILD_DIR=$build "$root/scripts/tap-netns.sh" up "$config" >/dev/null
+svpcd_start --api "127.0.0.1:$port" --audit-log "$work/audit.jsonl" -- --file-prefix=svpc-api-node
+wait_for 20 grep -q "API on" "$log" || fail "svpcd did not start its API"
+netns_up
 
 node_client() { NODE_PATH="$work/node/node_modules" node "$root/tests/api/node_client.js" "$port" tok-secops tok-alice "$1"; }
 
@@ -100,9 +66,9 @@ ip=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["instanceIp"])' 
 [ "$ip" = 10.0.1.2 ] || fail "api-vm got $ip; the first free address of 10.0.1.0/24 is 10.0.1.2"
 
 # api-vm's namespace, configured as GCP configures a VM, from the running configuration.
-SVPC_API=http://127.0.0.1:$port SVPC_TOKEN=tok-auditor "$build/control/svpc" export "$work/running" >/dev/null \
+SVPC_API=http://127.0.0.1:$port SVPC_TOKEN=tok-auditor "$svpc_bin" export "$work/running" >/dev/null \
   || fail "svpc export"
-plan=$("$build/control/svpc" netns-plan "$work/running" | grep '^apit-vm-api ') || fail "no plan for api-vm"
+plan=$("$svpc_bin" netns-plan "$work/running" | grep '^apit-vm-api ') || fail "no plan for api-vm"
 read -r iface ns vm_ip gateway mac mtu vlan <<<"$plan"
 [ "$vm_ip" = "$ip" ] || fail "the running configuration has $vm_ip for api-vm"
 ip netns add "$ns"
@@ -113,7 +79,6 @@ ip netns exec "$ns" ip addr add "$vm_ip/32" dev "$iface"
 ip netns exec "$ns" ip route add "$gateway" dev "$iface" scope link
 ip netns exec "$ns" ip route add default via "$gateway" dev "$iface"
 
-ns_a=svpc-svc-a-instance-a
 head -c 300000 /dev/urandom >"$work/payload"
 transfer() {
   rm -f "$work/received"
@@ -145,4 +110,5 @@ echo "300 kB arrived intact"
 
 grep -q '"principal":"user:alice@example.com","method":"v1.compute.firewalls.insert".*"allowed":false' \
   "$work/audit.jsonl" || fail "the audit log lacks the refused firewall insert"
+svpcd_stop
 echo "PASS"
