@@ -72,10 +72,9 @@ struct PacketMeta {
   uint32_t ingress_policy = firewall::kNoPolicy;
   int32_t route = -1;
   routing::RouteKind route_kind = routing::RouteKind::kSubnet;  // of `route`, when >= 0
-  bool subnet_route = false;
+  bool subnet_route = false;  // the route is a subnet route: the packet is delivered, not forwarded
   // Between a Cloud Router and its BGP peer (link-local, control plane): no firewall, no route.
-  bool control_plane =
-      false;             // the route is a subnet route: the packet is delivered, not forwarded
+  bool control_plane = false;
   int32_t conn = -1;     // connection tracking entry, when tracked
   bool tracked = false;  // conntrack (or the first fragment's verdict) allowed it
   uint16_t out_port = kNoPort;
