@@ -58,9 +58,8 @@ class Progress {
   void Update(uint64_t done) {
     if (!line_.enabled()) return;
     const auto now = std::chrono::steady_clock::now();
-    if (shown_ && now - last_ < std::chrono::milliseconds(100)) return;
+    if (now - last_ < std::chrono::milliseconds(100)) return;  // the first one shows: last_ is 0
     last_ = now;
-    shown_ = true;
     const unsigned percent = total_ == 0 ? 100 : static_cast<unsigned>(done * 100 / total_);
     line_.Show(what_ + ": " + Grouped(done) + " / " + Grouped(total_) + " " + unit_ + " (" +
                std::to_string(percent) + "%)");
@@ -69,7 +68,7 @@ class Progress {
   // Clears the line (the caller prints its own summary).
   void Finish() {
     line_.Clear();
-    shown_ = false;
+    last_ = {};
   }
 
  private:
@@ -90,7 +89,6 @@ class Progress {
   std::string unit_;
   uint64_t total_;
   StatusLine line_;
-  bool shown_ = false;
   std::chrono::steady_clock::time_point last_{};
 };
 

@@ -51,10 +51,6 @@ struct PacketMeta {
   uint16_t dst_port = 0;
   uint16_t ip_total_length = 0;
   uint16_t arp_op = 0;
-  // ECMP's hash, when Pipeline::ProcessOnPath forces one (flow_hash_forced); otherwise the route
-  // stage hashes the headers only when an ECMP group needs it.
-  uint32_t flow_hash = 0;
-  bool flow_hash_forced = false;
 
   // Decisions
   int32_t src_endpoint = -1;

@@ -478,16 +478,18 @@ void EgressFirewallStage::Run(const Snapshot& snap, FirewallLog* log, Burst& bur
   }
 }
 
-void RouteStage::Run(const Snapshot& snap, Burst& burst) const noexcept {
+void RouteStage::Run(const Snapshot& snap, Burst& burst,
+                     std::optional<uint32_t> forced_flow_hash) const noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) {
     PacketMeta& meta = burst.meta[i];
     if (meta.done || meta.control_plane) continue;
     const NetworkInfo& net = snap.networks[meta.network];
     const NicInfo* src_nic = meta.src_nic >= 0 ? &snap.nics[meta.src_nic] : nullptr;
     uint32_t view = src_nic != nullptr ? src_nic->route_view : routing::RouteTable::kUntaggedView;
-    routing::RouteTable::Result hit = net.routes->LookupWith(view, meta.dst, [&meta]() noexcept {
-      return meta.flow_hash_forced ? meta.flow_hash : SymmetricFlowHash(meta);
-    });
+    routing::RouteTable::Result hit =
+        net.routes->LookupWith(view, meta.dst, [&meta, forced_flow_hash]() noexcept {
+          return forced_flow_hash ? *forced_flow_hash : SymmetricFlowHash(meta);
+        });
     if (hit.route < 0) {
       meta.Drop(DropCause::kNoRoute);
       continue;
@@ -707,11 +709,12 @@ uint16_t Pipeline::PartEnd(const Burst& burst, uint16_t start) noexcept {
   return burst.count;
 }
 
-void Pipeline::RunStages(const Snapshot& snap, Burst& part) const noexcept {
+void Pipeline::RunStages(const Snapshot& snap, Burst& part,
+                         std::optional<uint32_t> forced_flow_hash) const noexcept {
   classify_.Run(snap, part);
   conntrack_lookup_.Run(snap, conntrack_, part);
   egress_firewall_.Run(snap, log_, part, worker_);
-  route_.Run(snap, part);
+  route_.Run(snap, part, forced_flow_hash);
   ingress_firewall_.Run(snap, conntrack_, on_rule_change_, log_, part, worker_);
   conntrack_commit_.Run(snap, conntrack_, log_, part);
   rewrite_.Run(snap, part);
@@ -765,26 +768,22 @@ void Pipeline::NoteFlow(const Snapshot& snap, const PacketMeta& meta) const noex
 void Pipeline::Process(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept {
   reset_.Run(burst, counters);
   parse_.Run(burst);
-  ProcessParsed(snap, burst, counters);
+  ProcessParsed(snap, burst, counters, std::nullopt);
 }
 
 void Pipeline::ProcessOnPath(const Snapshot& snap, Burst& burst, Counters& counters,
                              uint32_t flow_hash) const noexcept {
   reset_.Run(burst, counters);
   parse_.Run(burst);
-  for (uint16_t i = 0; i < burst.count; ++i) {
-    burst.meta[i].flow_hash = flow_hash;
-    burst.meta[i].flow_hash_forced = true;
-  }
-  ProcessParsed(snap, burst, counters);
+  ProcessParsed(snap, burst, counters, flow_hash);
 }
 
-void Pipeline::ProcessParsed(const Snapshot& snap, Burst& burst,
-                             Counters& counters) const noexcept {
+void Pipeline::ProcessParsed(const Snapshot& snap, Burst& burst, Counters& counters,
+                             std::optional<uint32_t> forced_flow_hash) const noexcept {
   for (uint16_t start = 0; start < burst.count;) {
     const uint16_t end = PartEnd(burst, start);
     Burst part{burst.pkts + start, burst.meta + start, static_cast<uint16_t>(end - start)};
-    RunStages(snap, part);
+    RunStages(snap, part, forced_flow_hash);
     start = end;
   }
   BillingCell* billing = snap.BillingSlice(worker_);

@@ -10,6 +10,7 @@
 // caller transmits or frees the mbufs. Nothing here allocates, throws or logs.
 
 #include <cstdint>
+#include <optional>
 
 #include "dataplane/counters.h"
 #include "dataplane/firewall_log.h"
@@ -77,7 +78,10 @@ class EgressFirewallStage {
 // Route selection in the network and next-hop resolution to a NIC or an external endpoint.
 class RouteStage {
  public:
-  void Run(const Snapshot& snap, Burst& burst) const noexcept;
+  // ECMP groups pick a member by the packets' symmetric flow hash, computed only for destinations
+  // with a group; `forced_flow_hash` replaces it for every packet (Pipeline::ProcessOnPath).
+  void Run(const Snapshot& snap, Burst& burst,
+           std::optional<uint32_t> forced_flow_hash = std::nullopt) const noexcept;
 };
 
 // Ingress rules of the receiving instance; for tracked packets under OnRuleChange::kRecheck,
@@ -127,8 +131,10 @@ class Pipeline {
   static uint16_t PartEnd(const Burst& burst, uint16_t start) noexcept;
   void NoteFlow(const Snapshot& snap, const PacketMeta& meta) const noexcept;
   // Everything after parsing: the stages in parts (PartEnd), then the verdict counters.
-  void ProcessParsed(const Snapshot& snap, Burst& burst, Counters& counters) const noexcept;
-  void RunStages(const Snapshot& snap, Burst& part) const noexcept;
+  void ProcessParsed(const Snapshot& snap, Burst& burst, Counters& counters,
+                     std::optional<uint32_t> forced_flow_hash) const noexcept;
+  void RunStages(const Snapshot& snap, Burst& part,
+                 std::optional<uint32_t> forced_flow_hash) const noexcept;
 
   firewall::ConnTrack* conntrack_;
   OnRuleChange on_rule_change_;

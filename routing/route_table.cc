@@ -23,12 +23,11 @@ struct RouteTable::Batch {
 
 namespace {
 
-constexpr uint64_t kUniformBit = RouteTable::kUniformBit;
-constexpr uint64_t kNoRouteWord = (uint64_t{UINT32_MAX} << 1) | kUniformBit;
+constexpr uint64_t kNoRouteWord = (uint64_t{UINT32_MAX} << 1) | RouteTable::kUniformBit;
 
-uint64_t UniformVia(uint32_t entry) { return (uint64_t{entry} << 1) | kUniformBit; }
+uint64_t UniformVia(uint32_t entry) { return (uint64_t{entry} << 1) | RouteTable::kUniformBit; }
 uint64_t SingleRoute(int32_t id) {
-  return (uint64_t{static_cast<uint32_t>(id)} << 1) | kUniformBit;
+  return (uint64_t{static_cast<uint32_t>(id)} << 1) | RouteTable::kUniformBit;
 }
 
 void Compress(std::vector<std::vector<int32_t>>& groups, uint8_t& dim) {
