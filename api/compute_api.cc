@@ -1,6 +1,7 @@
 #include "api/compute_api.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -52,13 +53,48 @@ std::vector<std::string> SplitPath(std::string_view path) {
   return parts;
 }
 
+// RFC 3986 percent-decoding of one path segment or query value ("allow%2Dinternal" ->
+// "allow-internal"); nullopt for a malformed escape. A decoded '/' or NUL is refused too: no
+// resource name holds one, and a decoded '/' would change which path the request names.
+std::optional<std::string> PercentDecode(std::string_view text, bool allow_slash = false) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    int hi = hex(text[i + 1]);
+    int lo = hex(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    char c = static_cast<char>(hi * 16 + lo);
+    if ((c == '/' && !allow_slash) || c == '\0') return std::nullopt;
+    out.push_back(c);
+    i += 2;
+  }
+  return out;
+}
+
 std::string QueryParam(std::string_view query, std::string_view key) {
   size_t pos = 0;
   while (pos < query.size()) {
     size_t end = query.find('&', pos);
     if (end == std::string_view::npos) end = query.size();
     std::string_view item = query.substr(pos, end - pos);
-    if (item.starts_with(std::string(key) + "=")) return std::string(item.substr(key.size() + 1));
+    if (item.starts_with(std::string(key) + "=")) {
+      std::optional<std::string> value = PercentDecode(item.substr(key.size() + 1), true);
+      if (!value)
+        Fail(400, "Invalid percent-encoding in query parameter '" + std::string(key) + "'",
+             "invalid");
+      return *value;
+    }
     pos = end + 1;
   }
   return "";
@@ -246,6 +282,68 @@ bool EraseResource(Config& config, ResourceKind kind, const std::string& ref) {
   return false;
 }
 
+// The first resource that still refers to network or subnetwork `ref` (GCP refuses to delete
+// a network or subnetwork in use), or nullopt.
+std::optional<std::string> UserOf(const Config& config, ResourceKind kind, const std::string& ref) {
+  if (kind == ResourceKind::kNetwork) {
+    for (const Subnetwork& s : config.subnetworks) {
+      if (s.network_ref == ref) return s.self_ref;
+    }
+    for (const Firewall& f : config.firewalls) {
+      if (f.network_ref == ref) return f.self_ref;
+    }
+    for (const Route& r : config.routes) {
+      if (r.network_ref == ref) return r.self_ref;
+    }
+    for (const Router& r : config.routers) {
+      if (r.network_ref == ref) return r.self_ref;
+    }
+  }
+  if (kind == ResourceKind::kNetwork || kind == ResourceKind::kSubnetwork) {
+    for (const Instance& i : config.instances) {
+      for (const NetworkInterface& nic : i.nics) {
+        if (nic.network_ref == ref || nic.subnetwork_ref == ref) return i.self_ref;
+      }
+    }
+  }
+  if (kind == ResourceKind::kSubnetwork) {
+    for (const Address& a : config.addresses) {
+      if (a.subnetwork_ref == ref) return a.self_ref;
+    }
+  }
+  return std::nullopt;
+}
+
+// A project the configuration knows: one holding a resource or named by shared-vpc.json.
+bool KnownProject(const Config& config, const std::string& project) {
+  auto in = [&](const auto& items) {
+    return std::any_of(items.begin(), items.end(),
+                       [&](const auto& item) { return item.project == project; });
+  };
+  if (in(config.networks) || in(config.subnetworks) || in(config.instances) ||
+      in(config.firewalls) || in(config.routes) || in(config.routers) || in(config.addresses) ||
+      in(config.firewall_policies)) {
+    return true;
+  }
+  const SharedVpc& shared = config.shared_vpc;
+  for (const HostProject& h : shared.host_projects) {
+    if (h.project_id == project) return true;
+  }
+  for (const ServiceProject& p : shared.service_projects) {
+    if (p.project_id == project) return true;
+  }
+  for (const std::string& p : shared.standalone_projects) {
+    if (p == project) return true;
+  }
+  for (const ProjectParent& p : shared.resource_hierarchy.projects) {
+    if (p.project_id == project) return true;
+  }
+  for (const IamPolicy& p : shared.iam_policies) {
+    if (p.resource == "projects/" + project) return true;
+  }
+  return false;
+}
+
 std::string IssuesText(const std::vector<ConfigIssue>& issues) {
   std::string text;
   for (const ConfigIssue& issue : issues) {
@@ -265,6 +363,10 @@ struct ComputeApi::Call {
   std::string method;    // v1.compute.firewalls.insert
   std::string resource;  // canonical reference of the target
   std::string denied_permission;
+  // Why authentication failed (audit "reason"): "no Authorization header", "not a Bearer
+  // token", "unknown token".
+  std::string auth_failure;
+  std::string error_message;  // the error answered, for the audit record
 };
 
 ComputeApi::ComputeApi(ApiHooks hooks, ApiOptions options)
@@ -327,19 +429,30 @@ void ComputeApi::LoadTokens() {
 
 bool ComputeApi::Authenticate(Call& call, const std::string& authorization) {
   LoadTokens();
-  constexpr std::string_view kBearer = "Bearer ";
+  // The scheme is case-insensitive (RFC 9110 section 11.1): "bearer" and "BEARER" are Bearer.
+  constexpr std::string_view kBearer = "bearer ";
+  auto is_bearer = [&] {
+    if (authorization.size() < kBearer.size()) return false;
+    for (size_t i = 0; i < kBearer.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(authorization[i])) != kBearer[i]) return false;
+    }
+    return true;
+  };
   if (authorization.empty()) {
+    call.auth_failure = "no Authorization header";
     Fail(401,
          "Request is missing required authentication credential. Expected OAuth 2 access token, "
          "login cookie or other valid authentication credential.",
          "required");
   }
-  if (!authorization.starts_with(kBearer)) {
+  if (!is_bearer()) {
+    call.auth_failure = "not a Bearer token";
     Fail(401, "Request had invalid authentication credentials. Expected a Bearer token.",
          "authError");
   }
   auto it = tokens_.find(authorization.substr(kBearer.size()));
   if (it == tokens_.end()) {
+    call.auth_failure = "unknown token";
     Fail(401,
          "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
          "cookie or other valid authentication credential.",
@@ -367,6 +480,8 @@ void ComputeApi::Audit(const Call& call, int status) {
       {"allowed", call.authenticated && call.denied_permission.empty()},
       {"status", status}};
   if (!call.denied_permission.empty()) record["missingPermission"] = call.denied_permission;
+  if (!call.auth_failure.empty()) record["reason"] = call.auth_failure;
+  if (status >= 300 && !call.error_message.empty()) record["message"] = call.error_message;
   audit_ << json::serialize(record) << '\n';
   audit_.flush();
 }
@@ -421,6 +536,8 @@ HttpResponse ComputeApi::Handle(const HttpRequest& request) {
   Call call;
   std::string path = request.target.substr(0, request.target.find('?'));
   call.method = request.method + " " + path;
+  // Until the handler names its target, the audit record names what the request asked for.
+  call.resource = path.starts_with(kPrefix) ? path.substr(kPrefix.size()) : path;
   int status = 200;
   HttpResponse response;
   try {
@@ -429,10 +546,12 @@ HttpResponse ComputeApi::Handle(const HttpRequest& request) {
   } catch (const ApiError& e) {
     response = Error(e.code, e.message, e.reason);
     status = e.code;
+    call.error_message = e.message;
   } catch (const std::exception& e) {
     // A bug or an input shape not foreseen: nothing was published (only Commit publishes, last).
     response = Error(500, std::string("Internal error: ") + e.what(), "backendError");
     status = 500;
+    call.error_message = std::string("Internal error: ") + e.what();
   }
   Audit(call, status);
   return response;
@@ -474,7 +593,12 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
       if (end == std::string::npos) end = query.size();
       const std::string pair = query.substr(at, end - at);
       const size_t eq = pair.find('=');
-      if (eq != std::string::npos) params[pair.substr(0, eq)] = pair.substr(eq + 1);
+      if (eq == std::string::npos) continue;
+      std::optional<std::string> value = PercentDecode(pair.substr(eq + 1), true);
+      if (!value)
+        Fail(400, "Invalid percent-encoding in query parameter '" + pair.substr(0, eq) + "'",
+             "invalid");
+      params[pair.substr(0, eq)] = *value;
       at = end + 1;
     }
     int trace_status = 200;
@@ -557,6 +681,11 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
   }
 
   std::vector<std::string> parts = SplitPath(std::string_view(path).substr(kPrefix.size()));
+  for (std::string& part : parts) {
+    std::optional<std::string> decoded = PercentDecode(part);
+    if (!decoded) Fail(400, "Invalid percent-encoding in the request path: " + part, "invalid");
+    part = std::move(*decoded);
+  }
   if (parts.size() >= 3 && parts[0] == "locations" && parts[1] == "global" &&
       parts[2] == "firewallPolicies") {
     // Hierarchical firewall policies (read only): list by ?parentId=, get by id.
@@ -742,6 +871,7 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
     call.method = "v1.compute." + std::string(c->name) + ".aggregatedList";
     call.resource = project_ref + "/aggregated/" + parts[3];
     Require(call, "compute." + std::string(c->permission) + ".list", project_ref);
+    if (!KnownProject(config, project)) NotFound(project_ref);
     json::object items;
     for (auto& [ref, object] : ListResources(config, *c, project, "")) {
       std::vector<std::string> ref_parts = SplitPath(ref);  // projects P scope LOC coll NAME
@@ -840,6 +970,7 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
     call.method = api_method + "list";
     call.resource = scope_ref + "/" + collection_name;
     Require(call, perm + "list", project_ref);
+    if (!KnownProject(config, project)) NotFound(project_ref);
     json::array items;
     for (auto& [ref, object] : ListResources(config, *c, project, location)) {
       items.emplace_back(std::move(object));
@@ -877,8 +1008,14 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
       body["zone"] = location;
     }
     const json::value* name_value = body.if_contains("name");
-    if (name_value == nullptr || !name_value->is_string()) {
+    if (name_value == nullptr || name_value->is_null()) {
       Fail(400, "Required field 'resource.name' not specified", "required");
+    }
+    if (!name_value->is_string()) {
+      Fail(400,
+           "Invalid value for field 'resource.name': " + json::serialize(*name_value) +
+               ". Must be a string",
+           "invalid");
     }
     const std::string target = ref_of(std::string(name_value->get_string()));
     call.resource = target;
@@ -924,6 +1061,17 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
     ParsedResource parsed = ParseResource(c->kind, body, source, candidate, issues);
     if (!issues.errors.empty() || !parsed.added) {
       Fail(400, "Invalid resource: " + IssuesText(issues.errors), "invalid");
+    }
+    // A firewall rule changes its network's policy: GCP asks compute.networks.updatePolicy on
+    // the network, wherever the rule is filed. A rule naming another project's network is then
+    // refused here (403) unless the caller may change that network, and by validation (400) if
+    // it may: rules live in their network's project.
+    if (c->kind == ResourceKind::kFirewall) {
+      if (const Firewall* rule = FindRef(candidate.firewalls, target)) {
+        if (!rule->network_ref.empty()) {
+          Require(call, "compute.networks.updatePolicy", rule->network_ref);
+        }
+      }
     }
     // Using a subnet (instances, addresses) needs compute.subnetworks.use on it and, for a
     // shared one, the service project's restrictSharedVpcSubnetworks must allow it.
@@ -982,6 +1130,18 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
     call.method = api_method + "delete";
     Require(call, delete_perm, ref);
     if (!find_json(ref)) NotFound(ref);
+    if (c->kind == ResourceKind::kFirewall) {
+      const Firewall* rule = FindRef(config.firewalls, ref);
+      if (rule != nullptr && !rule->network_ref.empty()) {
+        Require(call, "compute.networks.updatePolicy", rule->network_ref);
+      }
+    }
+    if (std::optional<std::string> user = UserOf(config, c->kind, ref)) {
+      Fail(400,
+           "The " + std::string(c->permission.substr(0, c->permission.size() - 1)) + " resource '" +
+               ref + "' is already being used by '" + *user + "'",
+           "resourceInUseByAnotherResource");
+    }
     Config candidate = config;
     EraseResource(candidate, c->kind, ref);
     if (c->kind == ResourceKind::kSubnetwork) {

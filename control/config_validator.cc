@@ -15,6 +15,10 @@ namespace {
 constexpr uint8_t kSmallestPrimaryRangeLen = 29;
 constexpr uint32_t kMaxPriority = 65535;
 constexpr uint16_t kMaxVlan = 4094;
+// The most source (and, separately, destination) ranges one VPC firewall rule may list. GCP caps
+// them per rule; 5,000 is our reading of its firewall-rule limits. Unconfirmed: the exact figure
+// was not found in the documentation available here. Beyond it a rule is refused.
+constexpr size_t kMaxRangesPerFirewallRule = 5000;
 
 // Ranges no subnet may overlap.
 const std::array<Prefix, 7>& ForbiddenRanges() {
@@ -148,6 +152,18 @@ class Validator {
     }
   }
 
+  // GCP keeps a subnetwork, firewall rule, route and Cloud Router in its network's project: a
+  // reference to another project's network is refused ("Cross project referencing is not
+  // allowed for this resource"), Shared VPC or not. Only instances and addresses may use
+  // another project's network, through a shared subnet (CheckSubnetAccess).
+  void CheckSameProject(const std::string& file, const std::string& ref, const std::string& project,
+                        const std::string& field, const std::string& target) {
+    if (target.empty()) return;
+    std::optional<ResourcePath> path = ParseResourcePath(target);
+    if (!path || path->project == project) return;
+    issues_.Error(file, ref, field, CrossProjectReason(target, path->project, project));
+  }
+
   void CheckSharedVpc() {
     const SharedVpc& shared = config_.shared_vpc;
     const std::string& file = shared.origin.file;
@@ -219,6 +235,7 @@ class Validator {
       const std::string& file = subnet.origin.file;
       const std::string& ref = subnet.self_ref;
       CheckNetworkExists(file, ref, subnet.network_ref);
+      CheckSameProject(file, ref, subnet.project, "network", subnet.network_ref);
       if (subnet.range.len > kSmallestPrimaryRangeLen) {
         issues_.Error(
             file, ref, "ipCidrRange",
@@ -276,15 +293,17 @@ class Validator {
     }
   }
 
-  // Whether an instance of `project` may use `subnet`: its own project's networks, or a subnet its
-  // host project shares with it.
-  void CheckSubnetAccess(const Instance& instance, size_t nic, const Subnetwork& subnet) {
-    if (subnet.project == instance.project) return;
-    auto service = service_hosts_.find(instance.project);
+  // Whether a resource of `project` (an instance's interface, an address) may use `subnet`: its
+  // own project's networks, or a subnet its host project shares with it.
+  void CheckSubnetAccess(const std::string& file, const std::string& ref,
+                         const std::string& project, const std::string& field,
+                         const Subnetwork& subnet) {
+    if (subnet.project == project) return;
+    auto service = service_hosts_.find(project);
     if (service == service_hosts_.end() || service->second != subnet.project) {
-      issues_.Error(instance.origin.file, instance.self_ref, NicField(nic, "subnetwork"),
+      issues_.Error(file, ref, field,
                     "subnetwork " + subnet.self_ref + " is in project " + subnet.project +
-                        ", and project " + instance.project + " is not a service project of " +
+                        ", and project " + project + " is not a service project of " +
                         subnet.project);
       return;
     }
@@ -296,7 +315,7 @@ class Validator {
                   subnet.self_ref) != shared.shared_subnetwork_refs.end();
     if (!shared.share_all && !listed) {
       issues_.Error(
-          instance.origin.file, instance.self_ref, NicField(nic, "subnetwork"),
+          file, ref, field,
           "subnetwork " + subnet.self_ref + " is not shared by host project " + subnet.project);
     }
   }
@@ -348,7 +367,7 @@ class Validator {
                         "zone " + instance.zone + " is not in region " + subnet.region +
                             " of subnetwork " + subnet.self_ref);
         }
-        CheckSubnetAccess(instance, i, subnet);
+        CheckSubnetAccess(file, ref, instance.project, NicField(i, "subnetwork"), subnet);
         if (nic.ip != 0) {
           if (!subnet.range.Contains(nic.ip)) {
             issues_.Error(file, ref, NicField(i, "networkIP"),
@@ -405,9 +424,18 @@ class Validator {
       const std::string& file = rule.origin.file;
       const std::string& ref = rule.self_ref;
       CheckNetworkExists(file, ref, rule.network_ref);
+      CheckSameProject(file, ref, rule.project, "network", rule.network_ref);
       if (rule.priority > kMaxPriority) {
         issues_.Error(file, ref, "priority",
                       "must be 0..65535 (got " + std::to_string(rule.priority) + ")");
+      }
+      for (auto [field, count] : {std::pair{"sourceRanges", rule.source_ranges.size()},
+                                  std::pair{"destinationRanges", rule.destination_ranges.size()}}) {
+        if (count > kMaxRangesPerFirewallRule) {
+          issues_.Error(file, ref, field,
+                        std::to_string(count) + " ranges; a firewall rule has at most " +
+                            std::to_string(kMaxRangesPerFirewallRule));
+        }
       }
       bool source_tags = !rule.source_tags.empty();
       bool source_accounts = !rule.source_service_accounts.empty();
@@ -449,6 +477,7 @@ class Validator {
       const std::string& file = route.origin.file;
       const std::string& ref = route.self_ref;
       CheckNetworkExists(file, ref, route.network_ref);
+      CheckSameProject(file, ref, route.project, "network", route.network_ref);
       if (route.priority > kMaxPriority) {
         issues_.Error(file, ref, "priority",
                       "must be 0..65535 (got " + std::to_string(route.priority) + ")");
@@ -512,6 +541,8 @@ class Validator {
         continue;
       }
       const Subnetwork& subnet = *subnet_it->second;
+      CheckSubnetAccess(address.origin.file, address.self_ref, address.project, "subnetwork",
+                        subnet);
       if (subnet.region != address.region) {
         issues_.Error(
             address.origin.file, address.self_ref, "subnetwork",
@@ -538,6 +569,7 @@ class Validator {
       const std::string& file = router.origin.file;
       const std::string& ref = router.self_ref;
       CheckNetworkExists(file, ref, router.network_ref);
+      CheckSameProject(file, ref, router.project, "network", router.network_ref);
       std::set<std::string> interface_names;
       for (size_t i = 0; i < router.interfaces.size(); ++i) {
         const RouterInterface& itf = router.interfaces[i];
@@ -695,6 +727,13 @@ class Validator {
 };
 
 }  // namespace
+
+std::string CrossProjectReason(const std::string& target, const std::string& target_project,
+                               const std::string& project) {
+  return "Cross project referencing is not allowed for this resource: " + target +
+         " is in project " + target_project + ", this resource in project " + project +
+         " (it must be in its network's project)";
+}
 
 bool IsReservedAddress(const Subnetwork& subnet, Ipv4 ip) {
   const Prefix& range = subnet.range;

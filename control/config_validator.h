@@ -22,4 +22,10 @@ void ValidateConfig(const Config& config, const std::set<std::string>& unparsed_
 // second-to-last and broadcast.
 bool IsReservedAddress(const Subnetwork& subnet, Ipv4 ip);
 
+// The reason given when a subnetwork, firewall rule, route or Cloud Router of `project` names
+// `target` (a network) of `target_project`: GCP's "Cross project referencing is not allowed for
+// this resource", with the two projects named.
+std::string CrossProjectReason(const std::string& target, const std::string& target_project,
+                               const std::string& project);
+
 }  // namespace svpc::control

@@ -882,6 +882,107 @@ TEST(ConfigValidatorTest, TestbedEndpointHasExactlyOneKind) {
                     "\"interconnectAttachment\" or \"internet\": true");
 }
 
+// --- Cross-project references ----------------------------------------------------------------
+
+// Every reference a resource makes to another project's network or subnetwork, one row each:
+// GCP allows only instances and addresses to use another project's subnet (a subnet their host
+// project shares with them); subnetworks, firewall rules, routes, Cloud Routers and network
+// firewall policies live in their network's project.
+struct CrossProjectCase {
+  const char* what;
+  const char* file;  // under the hybrid fixture (projects/P/... sets the resource's project)
+  std::string body;
+  const char* resource;  // canonical ref of the resource reported
+  const char* field;
+  const char* reason;  // the start of the reason; nullptr = the reference is allowed
+};
+
+TEST(ConfigValidatorTest, CrossProjectReferencesOnEveryKind) {
+  const std::string host_net = std::string(kNet);
+  const std::string west = std::string(kSubnet1);
+  const char* cross =
+      "Cross project referencing is not allowed for this resource: "
+      "projects/host-prj/global/networks/shared-net is in project host-prj, this resource in "
+      "project svc-a";
+  const std::vector<CrossProjectCase> cases = {
+      {"subnetwork on the host's network", "projects/svc-a/subnet.json",
+       R"({"kind": "compute#subnetwork", "name": "s", "region": "us-west1", "network": ")" +
+           host_net + R"(", "ipCidrRange": "10.99.0.0/24"})",
+       "projects/svc-a/regions/us-west1/subnetworks/s", "network", cross},
+      {"firewall rule on the host's network", "projects/svc-a/fw.json",
+       R"({"kind": "compute#firewall", "name": "deny-all", "network": ")" + host_net +
+           R"(", "priority": 0, "direction": "EGRESS", "destinationRanges": ["0.0.0.0/0"],
+           "denied": [{"IPProtocol": "all"}]})",
+       "projects/svc-a/global/firewalls/deny-all", "network", cross},
+      {"route on the host's network", "projects/svc-a/route.json",
+       R"({"kind": "compute#route", "name": "rt", "network": ")" + host_net +
+           R"(", "destRange": "172.16.0.0/12", "nextHopIp": "10.0.1.3"})",
+       "projects/svc-a/global/routes/rt", "network", cross},
+      {"Cloud Router on the host's network", "projects/svc-a/router.json",
+       R"({"kind": "compute#router", "name": "cr", "region": "us-east1", "network": ")" +
+           host_net + R"(", "bgp": {"asn": 64512}})",
+       "projects/svc-a/regions/us-east1/routers/cr", "network", cross},
+      {"network firewall policy associated with the host's network",
+       "projects/svc-a/policy.json",
+       R"({"kind": "compute#firewallPolicy", "name": "p", "associations": [{"name": "a",
+           "attachmentTarget": ")" +
+           host_net + R"("}], "rules": []})",
+       "projects/svc-a/global/firewallPolicies/p", "associations[0].attachmentTarget",
+       "network projects/host-prj/global/networks/shared-net is in project host-prj"},
+      {"address of an attached service project in a shared subnet", "projects/svc-a/addr.json",
+       R"({"kind": "compute#address", "name": "ip", "region": "us-west1", "addressType":
+           "INTERNAL", "subnetwork": ")" +
+           west + R"(", "address": "10.0.1.40"})",
+       "projects/svc-a/regions/us-west1/addresses/ip", "subnetwork", nullptr},
+      {"address of a project not attached to the host", "projects/lone/addr.json",
+       R"({"kind": "compute#address", "name": "ip", "region": "us-west1", "addressType":
+           "INTERNAL", "subnetwork": ")" +
+           west + R"(", "address": "10.0.1.40"})",
+       "projects/lone/regions/us-west1/addresses/ip", "subnetwork",
+       "subnetwork projects/host-prj/regions/us-west1/subnetworks/subnet-1 is in project "
+       "host-prj, and project lone is not a service project of host-prj"},
+      {"instance of an attached service project in a shared subnet", "projects/svc-a/vm.json",
+       Vm("vm-x", "us-west1-b", kSubnet1, "10.0.1.41"),
+       "projects/svc-a/zones/us-west1-b/instances/vm-x", "networkInterfaces[0].subnetwork",
+       nullptr},
+      {"instance of a project not attached to the host", "projects/lone/vm.json",
+       Vm("vm-x", "us-west1-b", kSubnet1, "10.0.1.41"),
+       "projects/lone/zones/us-west1-b/instances/vm-x", "networkInterfaces[0].subnetwork",
+       "subnetwork projects/host-prj/regions/us-west1/subnetworks/subnet-1 is in project "
+       "host-prj, and project lone is not a service project of host-prj"},
+  };
+  for (const CrossProjectCase& c : cases) {
+    SCOPED_TRACE(c.what);
+    TempConfigDir dir;
+    dir.Write(c.file, c.body);
+    LoadResult result = dir.Load();
+    if (c.reason == nullptr) {
+      EXPECT_TRUE(result.ok()) << AllIssues(result);
+      continue;
+    }
+    ASSERT_EQ(result.errors.size(), 1u) << AllIssues(result);
+    const ConfigIssue& issue = result.errors[0];
+    EXPECT_EQ(issue.file, c.file);
+    EXPECT_EQ(issue.resource, c.resource);
+    EXPECT_EQ(issue.field, c.field);
+    EXPECT_TRUE(issue.reason.starts_with(c.reason)) << issue.reason;
+  }
+}
+
+// The issue's reproduction as a configuration directory: svc-a's deny-all egress rule on the
+// host's network fails `svpc validate` with the field named.
+TEST(ConfigValidatorTest, ServiceProjectFirewallOnTheSharedNetworkIsRefused) {
+  TempConfigDir dir;
+  dir.Write("projects/svc-a/firewalls.json",
+            R"([{"kind": "compute#firewall", "name": "allow-all-in", "network": ")" +
+                std::string(kNet) + R"(", "priority": 0, "sourceRanges": ["0.0.0.0/0"],
+                "allowed": [{"IPProtocol": "all"}]}])");
+  LoadResult result = dir.Load();
+  ASSERT_EQ(result.errors.size(), 1u) << AllIssues(result);
+  EXPECT_EQ(result.errors[0].field, "network");
+  EXPECT_EQ(result.errors[0].resource, "projects/svc-a/global/firewalls/allow-all-in");
+}
+
 // --- Cloud Routers --------------------------------------------------------------------------
 
 constexpr char kRouter[] = "projects/host-prj/regions/us-east1/routers/cr-east";
