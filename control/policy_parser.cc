@@ -210,56 +210,9 @@ void ParseLayer4Configs(const JsonFields& match, FirewallPolicyRule& rule) {
     return;
   }
   for (auto& [index, item] : match.ObjectList("layer4Configs")) {
-    ProtocolPorts entry;
-    const json::value* protocol = item.Get("ipProtocol");
-    if (protocol == nullptr) {
-      item.Error("ipProtocol", "missing");
-      continue;
-    }
-    std::string text;
-    if (protocol->is_string()) {
-      text = protocol->get_string();
-    } else if (protocol->is_int64() || protocol->is_uint64()) {
-      text = json::serialize(*protocol);
-    } else {
-      item.Error("ipProtocol", "must be a string, not " + std::string(JsonKindName(*protocol)));
-      continue;
-    }
-    std::optional<int> number = ParseProtocolName(text);
-    if (!number) {
-      item.Error("ipProtocol", "unknown protocol " + Quote(text) +
-                                   " (expected tcp, udp, icmp, esp, ah, sctp, ipip, all or a "
-                                   "number 0..255)");
-      continue;
-    }
-    entry.protocol = *number;
-    std::vector<std::string> ports = item.StringList("ports");
-    bool ports_allowed = *number == 6 || *number == 17 || *number == 132;
-    if (!ports.empty() && !ports_allowed) {
-      item.Error("ports",
-                 "ports are only allowed with tcp, udp and sctp (protocol is " + Quote(text) + ")");
-      ports.clear();
-    }
-    for (size_t i = 0; i < ports.size(); ++i) {
-      std::string port_key = Indexed("ports", i);
-      std::string_view port = ports[i];
-      size_t dash = port.find('-');
-      std::string_view first_text = port.substr(0, dash);
-      std::string_view last_text = dash == std::string_view::npos ? port : port.substr(dash + 1);
-      bool out_of_range = false;
-      std::optional<uint16_t> first = ParsePortNumber(first_text, out_of_range);
-      std::optional<uint16_t> last = ParsePortNumber(last_text, out_of_range);
-      if (out_of_range) {
-        item.Error(port_key, Quote(port) + ": ports must be 0..65535");
-      } else if (!first || !last) {
-        item.Error(port_key, Quote(port) + " is not a port or port range (\"22\", \"1000-2000\")");
-      } else if (*first > *last) {
-        item.Error(port_key, Quote(port) + " is an empty range (first port above last)");
-      } else {
-        entry.ports.push_back(PortRange{*first, *last});
-      }
-    }
-    rule.protocols.push_back(std::move(entry));
+    std::optional<ProtocolPorts> entry = ParseProtocolPorts(item, "ipProtocol");
+    if (!entry) continue;
+    rule.protocols.push_back(std::move(*entry));
   }
 }
 

@@ -434,58 +434,9 @@ void ParseRuleEntries(const JsonFields& f, std::string_view key, Firewall& firew
   const json::array* array = f.Array(key);
   if (array != nullptr && array->empty()) f.Error(key, "must not be empty");
   for (auto& [index, item] : entries) {
-    ProtocolPorts rule;
-    const json::value* protocol = item.Get("IPProtocol");
-    if (protocol == nullptr) {
-      item.Error("IPProtocol", "missing");
-      continue;
-    }
-    std::optional<int> number;
-    std::string text;
-    if (protocol->is_string()) {
-      text = protocol->get_string();
-      number = ParseProtocolName(text);
-    } else if (protocol->is_int64() || protocol->is_uint64()) {
-      text = json::serialize(*protocol);
-      number = ParseProtocolName(text);
-    } else {
-      item.Error("IPProtocol", "must be a string, not " + std::string(JsonKindName(*protocol)));
-      continue;
-    }
-    if (!number) {
-      item.Error("IPProtocol", "unknown protocol " + Quote(text) +
-                                   " (expected tcp, udp, icmp, esp, ah, sctp, ipip, all or a "
-                                   "number 0..255)");
-      continue;
-    }
-    rule.protocol = *number;
-    std::vector<std::string> ports = item.StringList("ports");
-    bool ports_allowed = *number == 6 || *number == 17 || *number == 132;
-    if (!ports.empty() && !ports_allowed) {
-      item.Error("ports",
-                 "ports are only allowed with tcp, udp and sctp (protocol is " + Quote(text) + ")");
-      ports.clear();
-    }
-    for (size_t i = 0; i < ports.size(); ++i) {
-      std::string port_key = "ports[" + std::to_string(i) + "]";
-      std::string_view port = ports[i];
-      size_t dash = port.find('-');
-      std::string_view first_text = port.substr(0, dash);
-      std::string_view last_text = dash == std::string_view::npos ? port : port.substr(dash + 1);
-      bool out_of_range = false;
-      std::optional<uint16_t> first = ParsePortNumber(first_text, out_of_range);
-      std::optional<uint16_t> last = ParsePortNumber(last_text, out_of_range);
-      if (out_of_range) {
-        item.Error(port_key, Quote(port) + ": ports must be 0..65535");
-      } else if (!first || !last) {
-        item.Error(port_key, Quote(port) + " is not a port or port range (\"22\", \"1000-2000\")");
-      } else if (*first > *last) {
-        item.Error(port_key, Quote(port) + " is an empty range (first port above last)");
-      } else {
-        rule.ports.push_back(PortRange{*first, *last});
-      }
-    }
-    firewall.rules.push_back(std::move(rule));
+    std::optional<ProtocolPorts> rule = ParseProtocolPorts(item, "IPProtocol");
+    if (!rule) continue;
+    firewall.rules.push_back(std::move(*rule));
   }
 }
 
@@ -826,6 +777,60 @@ void ParseAddress(const JsonFields& f, Identity id, const ResourceSource& source
   }
   if (auto description = f.String("description")) address.description = *description;
   if (!f.scope().failed()) config.addresses.push_back(std::move(address));
+}
+
+std::optional<ProtocolPorts> ParseProtocolPorts(const JsonFields& item,
+                                                std::string_view protocol_key) {
+  ProtocolPorts entry;
+  const json::value* protocol = item.Get(protocol_key);
+  if (protocol == nullptr) {
+    item.Error(protocol_key, "missing");
+    return std::nullopt;
+  }
+  std::string text;
+  if (protocol->is_string()) {
+    text = protocol->get_string();
+  } else if (protocol->is_int64() || protocol->is_uint64()) {
+    text = json::serialize(*protocol);
+  } else {
+    item.Error(protocol_key, "must be a string, not " + std::string(JsonKindName(*protocol)));
+    return std::nullopt;
+  }
+  std::optional<int> number = ParseProtocolName(text);
+  if (!number) {
+    item.Error(protocol_key, "unknown protocol " + Quote(text) +
+                                 " (expected tcp, udp, icmp, esp, ah, sctp, ipip, all or a "
+                                 "number 0..255)");
+    return std::nullopt;
+  }
+  entry.protocol = *number;
+  std::vector<std::string> ports = item.StringList("ports");
+  bool ports_allowed = *number == 6 || *number == 17 || *number == 132;
+  if (!ports.empty() && !ports_allowed) {
+    item.Error("ports",
+               "ports are only allowed with tcp, udp and sctp (protocol is " + Quote(text) + ")");
+    ports.clear();
+  }
+  for (size_t i = 0; i < ports.size(); ++i) {
+    std::string port_key = "ports[" + std::to_string(i) + "]";
+    std::string_view port = ports[i];
+    size_t dash = port.find('-');
+    std::string_view first_text = port.substr(0, dash);
+    std::string_view last_text = dash == std::string_view::npos ? port : port.substr(dash + 1);
+    bool out_of_range = false;
+    std::optional<uint16_t> first = ParsePortNumber(first_text, out_of_range);
+    std::optional<uint16_t> last = ParsePortNumber(last_text, out_of_range);
+    if (out_of_range) {
+      item.Error(port_key, Quote(port) + ": ports must be 0..65535");
+    } else if (!first || !last) {
+      item.Error(port_key, Quote(port) + " is not a port or port range (\"22\", \"1000-2000\")");
+    } else if (*first > *last) {
+      item.Error(port_key, Quote(port) + " is an empty range (first port above last)");
+    } else {
+      entry.ports.push_back(PortRange{*first, *last});
+    }
+  }
+  return entry;
 }
 
 std::optional<int> ParseProtocolName(std::string text) {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "control/config_issue.h"
+#include "control/json_fields.h"
 #include "control/model.h"
 
 namespace svpc::control {
@@ -42,6 +43,13 @@ struct ParsedResource {
 // problem is added to `issues`; never throws for bad input.
 ParsedResource ParseResource(ResourceKind kind, const boost::json::object& data,
                              const ResourceSource& source, Config& config, IssueList& issues);
+
+// One protocol entry with its ports: a firewall's allowed[]/denied[] item (`protocol_key`
+// "IPProtocol") or a firewall policy rule's match.layer4Configs[] item ("ipProtocol"). Reports
+// each problem on `item`; nullopt when the protocol itself is unusable (bad ports are reported
+// and left out).
+std::optional<ProtocolPorts> ParseProtocolPorts(const JsonFields& item,
+                                                std::string_view protocol_key);
 
 // A firewall protocol as GCP spells it (tcp udp icmp esp ah sctp ipip all, any case) or a
 // number 0..255; -1 for "all". nullopt when it is neither.
