@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/ip_protocol.h"
 #include "common/net_types.h"
 #include "control/resource_ref.h"
 
@@ -14,26 +15,8 @@ namespace json = boost::json;
 using namespace svpc::control;
 
 std::string ProtocolName(int protocol) {
-  switch (protocol) {
-    case -1:
-      return "all";
-    case 1:
-      return "icmp";
-    case 4:
-      return "ipip";
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 50:
-      return "esp";
-    case 51:
-      return "ah";
-    case 132:
-      return "sctp";
-    default:
-      return std::to_string(protocol);
-  }
+  std::optional<std::string_view> name = IpProtocolName(protocol);
+  return name ? std::string(*name) : std::to_string(protocol);
 }
 
 json::array PortsJson(const std::vector<PortRange>& ports) {

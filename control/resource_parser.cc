@@ -6,6 +6,7 @@
 #include <charconv>
 #include <optional>
 
+#include "common/ip_protocol.h"
 #include "control/json_fields.h"
 #include "control/policy_parser.h"
 #include "control/resource_ref.h"
@@ -805,7 +806,7 @@ std::optional<ProtocolPorts> ParseProtocolPorts(const JsonFields& item,
   }
   entry.protocol = *number;
   std::vector<std::string> ports = item.StringList("ports");
-  bool ports_allowed = *number == 6 || *number == 17 || *number == 132;
+  bool ports_allowed = IpProtocolHasPorts(*number);
   if (!ports.empty() && !ports_allowed) {
     item.Error("ports",
                "ports are only allowed with tcp, udp and sctp (protocol is " + Quote(text) + ")");
@@ -836,15 +837,7 @@ std::optional<ProtocolPorts> ParseProtocolPorts(const JsonFields& item,
 std::optional<int> ParseProtocolName(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  static constexpr std::array<std::pair<std::string_view, int>, 8> kNames = {{{"all", -1},
-                                                                              {"icmp", 1},
-                                                                              {"ipip", 4},
-                                                                              {"tcp", 6},
-                                                                              {"udp", 17},
-                                                                              {"esp", 50},
-                                                                              {"ah", 51},
-                                                                              {"sctp", 132}}};
-  for (const auto& [name, number] : kNames) {
+  for (const auto& [name, number] : kIpProtocolNames) {
     if (text == name) return number;
   }
   uint32_t number = 0;

@@ -10,13 +10,11 @@
 
 #include <cstring>
 
+#include "common/ip_protocol.h"
+
 namespace svpc::dataplane {
 namespace {
 
-constexpr uint8_t kProtoIcmp = 1;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
-constexpr uint8_t kProtoSctp = 132;
 constexpr uint8_t kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpEchoRequest = 8;
 // The metadata server: always reachable from instances, whatever the firewall says. It is not
@@ -85,12 +83,12 @@ void ParseIcmp(const uint8_t* icmp, uint32_t len, PacketMeta& meta) noexcept {
   meta.inner_dst = Load32(inner + 16);
   const uint8_t* inner_l4 = inner + inner_ihl;
   const uint32_t inner_l4_len = len - 8 - inner_ihl;
-  if ((meta.inner_protocol == kProtoTcp || meta.inner_protocol == kProtoUdp ||
-       meta.inner_protocol == kProtoSctp) &&
+  if ((meta.inner_protocol == kIpProtoTcp || meta.inner_protocol == kIpProtoUdp ||
+       meta.inner_protocol == kIpProtoSctp) &&
       inner_l4_len >= 4) {
     meta.inner_src_port = Load16(inner_l4);
     meta.inner_dst_port = Load16(inner_l4 + 2);
-  } else if (meta.inner_protocol == kProtoIcmp && inner_l4_len >= 8 && IsIcmpEcho(inner_l4[0])) {
+  } else if (meta.inner_protocol == kIpProtoIcmp && inner_l4_len >= 8 && IsIcmpEcho(inner_l4[0])) {
     meta.inner_src_port = meta.inner_dst_port = Load16(inner_l4 + 4);
   }
 }
@@ -159,23 +157,24 @@ void ParseOne(rte_mbuf* m, PacketMeta& meta) noexcept {
     const uint32_t l4_len = total - ihl;
     // Only the first fragment carries the L4 header; require enough of it to be the real thing.
     uint32_t needed = 0;
-    if (meta.protocol == kProtoTcp) {
+    if (meta.protocol == kIpProtoTcp) {
       needed = meta.fragment ? 4 : 20;
-    } else if (meta.protocol == kProtoUdp) {
+    } else if (meta.protocol == kIpProtoUdp) {
       needed = meta.fragment ? 4 : 8;
-    } else if (meta.protocol == kProtoSctp) {
+    } else if (meta.protocol == kIpProtoSctp) {
       needed = meta.fragment ? 4 : 12;
-    } else if (meta.protocol == kProtoIcmp) {
+    } else if (meta.protocol == kIpProtoIcmp) {
       needed = meta.fragment ? 0 : 8;
     }
     if (l4_len < needed) return meta.Drop(DropCause::kMalformedPacket);
-    if (meta.protocol == kProtoTcp || meta.protocol == kProtoUdp || meta.protocol == kProtoSctp) {
+    if (meta.protocol == kIpProtoTcp || meta.protocol == kIpProtoUdp ||
+        meta.protocol == kIpProtoSctp) {
       meta.has_ports = true;
       meta.src_port = Load16(l4);
       meta.dst_port = Load16(l4 + 2);
     }
-    if (meta.protocol == kProtoTcp && l4_len >= 14) meta.tcp_flags = l4[13];
-    if (meta.protocol == kProtoIcmp && l4_len >= 8) ParseIcmp(l4, l4_len, meta);
+    if (meta.protocol == kIpProtoTcp && l4_len >= 14) meta.tcp_flags = l4[13];
+    if (meta.protocol == kIpProtoIcmp && l4_len >= 8) ParseIcmp(l4, l4_len, meta);
   }
 }
 
@@ -228,7 +227,7 @@ firewall::FlowKey KeyOf(const PacketMeta& meta) {
                                                           const PacketMeta& m) {
   uint16_t sport = m.has_ports ? m.src_port : 0;
   uint16_t dport = m.has_ports ? m.dst_port : 0;
-  if (m.protocol == kProtoIcmp && IsIcmpEcho(m.icmp_type)) sport = dport = m.icmp_id;
+  if (m.protocol == kIpProtoIcmp && IsIcmpEcho(m.icmp_type)) sport = dport = m.icmp_id;
   return firewall::FlowTuple{
       snap.networks[m.network].conntrack_id, m.src, m.dst, sport, dport, m.protocol};
 }
@@ -520,7 +519,7 @@ void RouteStage::Run(const Snapshot& snap, Burst& burst,
           meta.Drop(DropCause::kNoExternalAddress);
           continue;
         }
-        if (src_nic != nullptr && meta.protocol == kProtoTcp && meta.has_ports &&
+        if (src_nic != nullptr && meta.protocol == kIpProtoTcp && meta.has_ports &&
             meta.dst_port == kBlockedSmtpPort) {
           meta.Drop(DropCause::kTrafficTypeBlocked);
           continue;
@@ -574,7 +573,7 @@ bool RecheckConnection(const Snapshot& snap, const firewall::ConnEntry& entry, b
   const int32_t responder = from_initiator ? meta.dst_nic : meta.src_nic;
   const firewall::FlowTuple t = entry.initiator();
   firewall::FlowKey key{t.src,      t.dst,
-                        t.protocol, t.protocol != kProtoIcmp && (t.src_port | t.dst_port) != 0,
+                        t.protocol, t.protocol != kIpProtoIcmp && (t.src_port | t.dst_port) != 0,
                         t.src_port, t.dst_port};
   if (opener >= 0) {
     FirewallDecision d =

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/ip_protocol.h"
 #include "common/net_types.h"
 #include "pcap/pcap_file.h"
 
@@ -26,9 +27,6 @@ using KeyList = std::span<const std::string_view>;
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeArp = 0x0806;
 constexpr uint16_t kEtherTypeVlan = 0x8100;
-constexpr uint8_t kProtoIcmp = 1;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
 constexpr size_t kIpv4HeaderLen = 20;
 constexpr size_t kMaxIpv4Len = 65535;
 constexpr size_t kIcmpQuoteLen = 8;  // RFC 792: an ICMP error quotes the header + 8 bytes.
@@ -327,7 +325,7 @@ std::vector<uint8_t> BuildTcp(const Fields& tcp, Ipv4 src, Ipv4 dst,
   Put16(out, 0);  // Checksum, set below.
   Put16(out, 0);  // Urgent pointer.
   out.insert(out.end(), payload.begin(), payload.end());
-  uint16_t checksum = PseudoHeaderChecksum(src, dst, kProtoTcp, out);
+  uint16_t checksum = PseudoHeaderChecksum(src, dst, kIpProtoTcp, out);
   Set16(out, 16, bad_checksum ? SpoilChecksum(checksum) : checksum);
   return out;
 }
@@ -343,7 +341,7 @@ std::vector<uint8_t> BuildUdp(const Fields& udp, Ipv4 src, Ipv4 dst,
   Put16(out, static_cast<uint32_t>(8 + payload.size()));  // Oversize is caught by the IPv4 check.
   Put16(out, 0);
   out.insert(out.end(), payload.begin(), payload.end());
-  uint16_t checksum = PseudoHeaderChecksum(src, dst, kProtoUdp, out);
+  uint16_t checksum = PseudoHeaderChecksum(src, dst, kIpProtoUdp, out);
   if (checksum == 0) checksum = 0xffff;  // RFC 768: zero means "no checksum".
   Set16(out, 6, bad_checksum ? SpoilChecksum(checksum) : checksum);
   return out;
@@ -442,13 +440,13 @@ std::vector<uint8_t> BuildIpv4(const Fields& packet, int depth) {
   std::vector<uint8_t> l4;
   uint8_t protocol = static_cast<uint8_t>(proto.value_or(0));
   if (std::optional<Fields> tcp = packet.OptObject("tcp", kTcpKeys)) {
-    protocol = kProtoTcp;
+    protocol = kIpProtoTcp;
     l4 = BuildTcp(*tcp, src, dst, payload);
   } else if (std::optional<Fields> udp = packet.OptObject("udp", kUdpKeys)) {
-    protocol = kProtoUdp;
+    protocol = kIpProtoUdp;
     l4 = BuildUdp(*udp, src, dst, payload);
   } else if (std::optional<Fields> icmp = packet.OptObject("icmp", kIcmpKeys)) {
-    protocol = kProtoIcmp;
+    protocol = kIpProtoIcmp;
     bool payload_given =
         packet.Has("payload") || packet.Has("payload_len") || packet.Has("payload_hex");
     l4 = BuildIcmp(*icmp, payload, payload_given, depth);
