@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/describe/enum.hpp>
+
+#include "common/enum_names.h"
+
 namespace svpc {
 namespace {
 
@@ -42,3 +46,17 @@ TEST(Mac, ParsesFormatsAndDerivesGcpMac) {
 
 }  // namespace
 }  // namespace svpc
+
+// common/enum_names.h: counts and GCP-style names from the enumerator list alone.
+namespace {
+enum class Fruit : uint8_t { kApple, kBloodOrange, kKiwiFruitXl };
+BOOST_DESCRIBE_ENUM(Fruit, kApple, kBloodOrange, kKiwiFruitXl)
+}  // namespace
+
+TEST(EnumNames, CountAndScreamingSnakeNames) {
+  EXPECT_EQ(svpc::kEnumCount<Fruit>, 3);
+  EXPECT_STREQ(svpc::EnumName(Fruit::kApple), "APPLE");
+  EXPECT_STREQ(svpc::EnumName(Fruit::kBloodOrange), "BLOOD_ORANGE");
+  EXPECT_STREQ(svpc::EnumName(Fruit::kKiwiFruitXl), "KIWI_FRUIT_XL");
+  EXPECT_STREQ(svpc::EnumName(static_cast<Fruit>(7)), "?");
+}

@@ -4,6 +4,10 @@
 
 #include <cstdint>
 
+#include <boost/describe/enum.hpp>
+
+#include "common/enum_names.h"
+
 namespace svpc::dataplane {
 
 enum class Verdict : uint8_t {
@@ -12,8 +16,11 @@ enum class Verdict : uint8_t {
   kLocal,    // answered or consumed by the fabric itself (ARP)
   kDrop,
 };
-inline constexpr int kVerdictCount = 4;
+BOOST_DESCRIBE_ENUM(Verdict, kDeliver, kForward, kLocal, kDrop)
+inline constexpr int kVerdictCount = kEnumCount<Verdict>;
 
+// Every enumerator is also listed in BOOST_DESCRIBE_ENUM below: that list gives the names and
+// kDropCauseCount.
 enum class DropCause : uint8_t {
   kNone,
   kMalformedPacket,         // truncated or inconsistent headers, bad IPv4 header checksum
@@ -31,9 +38,14 @@ enum class DropCause : uint8_t {
   kTxFailed,                // the output port's queue was full
   kConntrackTableFull,      // a new connection while the connection table is at capacity
 };
-inline constexpr int kDropCauseCount = 14;
+BOOST_DESCRIBE_ENUM(DropCause, kNone, kMalformedPacket, kUnsupportedProtocol, kUnknownSource,
+                    kForeignIpDisallowed, kFirewallRule, kNoRoute, kUnknownInternalAddress,
+                    kTrafficTypeBlocked, kNoExternalAddress, kMtuExceeded, kNextHopNotInTestbed,
+                    kTxFailed, kConntrackTableFull)
+inline constexpr int kDropCauseCount = kEnumCount<DropCause>;
 
-const char* VerdictName(Verdict v);
-const char* DropCauseName(DropCause c);
+// "DELIVER", "FIREWALL_RULE", ...: the enumerator's name (common/enum_names.h).
+inline const char* VerdictName(Verdict v) { return EnumName(v); }
+inline const char* DropCauseName(DropCause c) { return EnumName(c); }
 
 }  // namespace svpc::dataplane
