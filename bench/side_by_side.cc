@@ -678,14 +678,18 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
       r.packets += s1[p].rx - s0[p].rx;
       r.tx_packets += s1[p].tx - s0[p].tx;
     }
-    for (int c = 0; c < dataplane::kDropCauseCount; ++c) {
-      const uint64_t n = c1.drops[c] - c0.drops[c];
-      if (n > 0) r.drops[dataplane::DropCauseName(static_cast<dataplane::DropCause>(c))] = n;
-    }
-    for (int v = 0; v < dataplane::kVerdictCount; ++v) {
-      const uint64_t n = c1.verdicts[v] - c0.verdicts[v];
-      if (n > 0) r.verdicts[dataplane::VerdictName(static_cast<Verdict>(v))] = n;
-    }
+    struct NonZero {
+      SideBySideResult& r;
+      void Port(const std::string&, uint64_t, uint64_t) {}  // ports are counted above
+      void Verdict(const char* name, uint64_t n) {
+        if (n > 0) r.verdicts[name] = n;
+      }
+      void Drop(const char* cause, uint64_t n) {
+        if (n > 0) r.drops[cause] = n;
+      }
+      void Routed(const char*, uint64_t) {}
+    };
+    dataplane::VisitCounters(dataplane::Difference(c1, c0), {}, NonZero{r});
     if (r.packets == 0) {
       *error = "the engine received no packets";
       return false;

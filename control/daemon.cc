@@ -743,18 +743,17 @@ class Daemon {
     const dataplane::Snapshot* snap = store_->Acquire();
     const dataplane::Counters sum = SumCounters();
     TelemetryTables t;
-    for (size_t p = 0; p < snap->port_names.size(); ++p) {
-      t.ports.emplace_back(snap->port_names[p] + ".rx", sum.port_rx[p]);
-      t.ports.emplace_back(snap->port_names[p] + ".tx", sum.port_tx[p]);
-    }
-    for (int v = 0; v < dataplane::kVerdictCount; ++v) {
-      t.verdicts.emplace_back(dataplane::VerdictName(static_cast<dataplane::Verdict>(v)),
-                              sum.verdicts[v]);
-    }
-    for (int c = 1; c < dataplane::kDropCauseCount; ++c) {
-      t.drops.emplace_back(dataplane::DropCauseName(static_cast<dataplane::DropCause>(c)),
-                           sum.drops[c]);
-    }
+    struct TelemetryCounters {
+      TelemetryTables& t;
+      void Port(const std::string& name, uint64_t rx, uint64_t tx) {
+        t.ports.emplace_back(name + ".rx", rx);
+        t.ports.emplace_back(name + ".tx", tx);
+      }
+      void Verdict(const char* name, uint64_t n) { t.verdicts.emplace_back(name, n); }
+      void Drop(const char* cause, uint64_t n) { t.drops.emplace_back(cause, n); }
+      void Routed(const char*, uint64_t) {}  // not in the telemetry tables
+    };
+    dataplane::VisitCounters(sum, snap->port_names, TelemetryCounters{t});
     uint64_t live = 0;
     for (const auto& w : workers_) live += w->live_connections();
     t.conntrack = {

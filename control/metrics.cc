@@ -48,19 +48,18 @@ class Writer {
   std::ostringstream out_;
 };
 
-const char* RouteKindLabel(int kind) {
-  switch (static_cast<routing::RouteKind>(kind)) {
-    case routing::RouteKind::kSubnet:
-      return "subnet";
-    case routing::RouteKind::kStatic:
-      return "static";
-    case routing::RouteKind::kDynamic:
-      return "dynamic";
-    case routing::RouteKind::kPeering:
-      return "peering";
+// The engine's counters by family, as dataplane::VisitCounters walks them.
+struct CounterSamples {
+  using Samples = std::vector<std::pair<std::string, uint64_t>>;
+  Samples rx, tx, verdicts, drops, routed;
+  void Port(const std::string& name, uint64_t r, uint64_t t) {
+    rx.emplace_back(name, r);
+    tx.emplace_back(name, t);
   }
-  return "other";
-}
+  void Verdict(const char* name, uint64_t n) { verdicts.emplace_back(name, n); }
+  void Drop(const char* cause, uint64_t n) { drops.emplace_back(cause, n); }
+  void Routed(const char* kind, uint64_t n) { routed.emplace_back(kind, n); }
+};
 
 }  // namespace
 
@@ -68,32 +67,23 @@ std::string PrometheusText(const MetricsInput& in) {
   const dataplane::Counters& c = *in.counters;
   const dataplane::Snapshot& snap = *in.snap;
   Writer w;
-  w.Family("svpc_port_received_packets_total", "counter", "Packets received on a testbed port.");
-  for (size_t p = 0; p < snap.port_names.size(); ++p) {
-    w.Sample("svpc_port_received_packets_total", {{"port", snap.port_names[p]}}, c.port_rx[p]);
-  }
-  w.Family("svpc_port_transmitted_packets_total", "counter",
-           "Packets transmitted on a testbed port.");
-  for (size_t p = 0; p < snap.port_names.size(); ++p) {
-    w.Sample("svpc_port_transmitted_packets_total", {{"port", snap.port_names[p]}}, c.port_tx[p]);
-  }
-  w.Family("svpc_packets_total", "counter", "Packets by verdict (DELIVER, FORWARD, LOCAL, DROP).");
-  for (int v = 0; v < dataplane::kVerdictCount; ++v) {
-    w.Sample("svpc_packets_total",
-             {{"verdict", dataplane::VerdictName(static_cast<dataplane::Verdict>(v))}},
-             c.verdicts[v]);
-  }
-  w.Family("svpc_dropped_packets_total", "counter", "Dropped packets by cause.");
-  for (int cause = 1; cause < dataplane::kDropCauseCount; ++cause) {
-    w.Sample("svpc_dropped_packets_total",
-             {{"cause", dataplane::DropCauseName(static_cast<dataplane::DropCause>(cause))}},
-             c.drops[cause]);
-  }
-  w.Family("svpc_routed_packets_total", "counter",
-           "Delivered or forwarded packets by the kind of route that carried them.");
-  for (int k = 0; k < routing::kRouteKindCount; ++k) {
-    w.Sample("svpc_routed_packets_total", {{"kind", RouteKindLabel(k)}}, c.routed[k]);
-  }
+  CounterSamples samples;
+  dataplane::VisitCounters(c, snap.port_names, samples);
+  auto family = [&](const char* name, const char* help, const char* label,
+                    const CounterSamples::Samples& values) {
+    w.Family(name, "counter", help);
+    for (const auto& [value, n] : values) w.Sample(name, {{label, value}}, n);
+  };
+  family("svpc_port_received_packets_total", "Packets received on a testbed port.", "port",
+         samples.rx);
+  family("svpc_port_transmitted_packets_total", "Packets transmitted on a testbed port.", "port",
+         samples.tx);
+  family("svpc_packets_total", "Packets by verdict (DELIVER, FORWARD, LOCAL, DROP).", "verdict",
+         samples.verdicts);
+  family("svpc_dropped_packets_total", "Dropped packets by cause.", "cause", samples.drops);
+  family("svpc_routed_packets_total",
+         "Delivered or forwarded packets by the kind of route that carried them.", "kind",
+         samples.routed);
   w.Family("svpc_firewall_rule_hits_total", "counter",
            "Decisions (new connections, denied packets) made by a VPC firewall rule.");
   for (const dataplane::NetworkInfo& net : snap.networks) {

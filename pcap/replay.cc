@@ -393,29 +393,25 @@ static boost::json::object BillingJson(const dataplane::Snapshot& snap) {
 std::string CountersJson(const dataplane::Counters& c, const dataplane::Snapshot& snap) {
   const std::vector<std::string>& port_names = snap.port_names;
   boost::json::object counters;
-  boost::json::object ports;
-  for (size_t i = 0; i < port_names.size(); ++i) {
-    ports[port_names[i]] = {{"rx", c.port_rx[i]}, {"tx", c.port_tx[i]}};
-  }
-  counters["ports"] = ports;
-  boost::json::object verdicts;
-  uint64_t packets = 0;
-  for (int v = 0; v < dataplane::kVerdictCount; ++v) {
-    verdicts[dataplane::VerdictName(static_cast<dataplane::Verdict>(v))] = c.verdicts[v];
-    packets += c.verdicts[v];
-  }
-  counters["packets"] = packets;
-  counters["verdicts"] = verdicts;
-  boost::json::object drops;
-  for (int cause = 1; cause < dataplane::kDropCauseCount; ++cause) {
-    drops[dataplane::DropCauseName(static_cast<dataplane::DropCause>(cause))] = c.drops[cause];
-  }
-  counters["drops"] = drops;
-  static constexpr const char* kRouteKinds[routing::kRouteKindCount] = {"subnet", "static",
-                                                                        "dynamic", "peering"};
-  boost::json::object routed;
-  for (int k = 0; k < routing::kRouteKindCount; ++k) routed[kRouteKinds[k]] = c.routed[k];
-  counters["routed"] = routed;
+  struct JsonCounters {
+    boost::json::object ports, verdicts, drops, routed;
+    uint64_t packets = 0;
+    void Port(const std::string& name, uint64_t rx, uint64_t tx) {
+      ports[name] = {{"rx", rx}, {"tx", tx}};
+    }
+    void Verdict(const char* name, uint64_t n) {
+      verdicts[name] = n;
+      packets += n;
+    }
+    void Drop(const char* cause, uint64_t n) { drops[cause] = n; }
+    void Routed(const char* kind, uint64_t n) { routed[kind] = n; }
+  } j;
+  dataplane::VisitCounters(c, port_names, j);
+  counters["ports"] = std::move(j.ports);
+  counters["packets"] = j.packets;
+  counters["verdicts"] = std::move(j.verdicts);
+  counters["drops"] = std::move(j.drops);
+  counters["routed"] = std::move(j.routed);
   boost::json::object rules;
   for (const dataplane::NetworkInfo& net : snap.networks) {
     for (uint32_t r = 0; r < net.firewall.size(); ++r) {
