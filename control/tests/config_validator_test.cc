@@ -919,11 +919,10 @@ TEST(ConfigValidatorTest, CrossProjectReferencesOnEveryKind) {
            R"(", "destRange": "172.16.0.0/12", "nextHopIp": "10.0.1.3"})",
        "projects/svc-a/global/routes/rt", "network", cross},
       {"Cloud Router on the host's network", "projects/svc-a/router.json",
-       R"({"kind": "compute#router", "name": "cr", "region": "us-east1", "network": ")" +
-           host_net + R"(", "bgp": {"asn": 64512}})",
+       R"({"kind": "compute#router", "name": "cr", "region": "us-east1", "network": ")" + host_net +
+           R"(", "bgp": {"asn": 64512}})",
        "projects/svc-a/regions/us-east1/routers/cr", "network", cross},
-      {"network firewall policy associated with the host's network",
-       "projects/svc-a/policy.json",
+      {"network firewall policy associated with the host's network", "projects/svc-a/policy.json",
        R"({"kind": "compute#firewallPolicy", "name": "p", "associations": [{"name": "a",
            "attachmentTarget": ")" +
            host_net + R"("}], "rules": []})",
