@@ -6,8 +6,9 @@ namespace svpc::control {
 
 void AddEngineOptions(CLI::App& command, uint32_t& capacity, double& idle_timeout_s,
                       std::string& on_rule_change) {
-  command.add_option("--conntrack-capacity", capacity,
-                     "Connection tracking table size per worker (default 1000000)");
+  command.add_option(
+      "--conntrack-capacity", capacity,
+      "Connections tracked in all, split equally among the workers (default 1000000)");
   command.add_option("--conntrack-idle-timeout", idle_timeout_s,
                      "Seconds a connection lives without packets (GCP: 600)");
   command.add_option("--on-rule-change", on_rule_change,
