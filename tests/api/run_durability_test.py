@@ -96,7 +96,7 @@ def part_a(d):
     for i in range(30):
         check(done(d.api.call('POST', FIREWALLS, 'tok-admin', body=rule(f'fw-a-{i}', 100 + i))),
               f'a: insert fw-a-{i}')
-        if i % 6 == 5 and i < 29:
+        if i % 6 == 4:
             d.sighup()
     check(d.text().count('API change(s) re-applied') >= 6, 'a: 5 SIGHUPs reloaded (and the start)')
     for i in range(30):
@@ -185,7 +185,7 @@ def part_c(d, rounds, seed):
 
         thread = threading.Thread(target=writer)
         thread.start()
-        time.sleep(rng.uniform(0.02, 0.4))
+        time.sleep(rng.uniform(0.05, 0.9))  # the first write after a start takes ~0.3 s
         d.proc.kill()
         d.proc.wait(timeout=30)
         d.proc = None
