@@ -496,7 +496,9 @@ void ComputeApi::Commit(const Config& candidate) {
   LoadResult loaded = LoadConfig(stage);
   fs::remove_all(stage, ec);
   if (!loaded.ok()) Fail(400, "Invalid resource: " + IssuesText(loaded.errors), "invalid");
-  if (!hooks_.apply(std::move(loaded.config), &error)) {
+  int status = 400;
+  if (!hooks_.apply(std::move(loaded.config), &error, &status)) {
+    if (status == 500) Fail(500, "The change could not be made durable: " + error, "backendError");
     Fail(400, "The configuration cannot be compiled: " + error, "invalid");
   }
 }

@@ -26,9 +26,11 @@ namespace svpc::api {
 struct ApiHooks {
   // The configuration serving now.
   std::function<const control::Config&()> config;
-  // Compiles and publishes `config` (already loaded and validated); false with `error` leaves the
-  // running one. The daemon's ApplyConfig, shared with SIGHUP reloads.
-  std::function<bool(control::Config config, std::string* error)> apply;
+  // Compiles, persists (api/api_state.h) and publishes `config` (already loaded and validated);
+  // false with `error` leaves the running one, `status` 400 (the configuration does not compile)
+  // or 500 (the change could not be made durable). The daemon's ApplyConfig, shared with SIGHUP
+  // reloads.
+  std::function<bool(control::Config config, std::string* error, int* status)> apply;
   // The Cloud Routers' BGP status (control::BgpStatusJson), for routers.getRouterStatus.
   std::function<std::string()> bgp_status_json;
   // The engine's metrics in the Prometheus text format (control/metrics.h), for GET /metrics.

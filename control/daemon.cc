@@ -22,8 +22,10 @@
 #include <memory>
 #include <sstream>
 
+#include "api/api_state.h"
 #include "api/compute_api.h"
 #include "api/http_server.h"
+#include "api/resource_json.h"
 #include "control/cloud_router.h"
 #include "control/cmd_trace.h"
 #include "control/compiler.h"
@@ -67,6 +69,12 @@ bool SamePorts(const Testbed& a, const Testbed& b) {
   return true;
 }
 
+std::string IssuesText(const std::vector<ConfigIssue>& issues) {
+  std::string text;
+  for (const ConfigIssue& issue : issues) text += (text.empty() ? "" : "; ") + FormatIssue(issue);
+  return text;
+}
+
 void LogIssues(const LoadResult& loaded) {
   for (const ConfigIssue& w : loaded.warnings) spdlog::warn("config: {}", FormatIssue(w));
   for (const ConfigIssue& e : loaded.errors) spdlog::error("config: {}", FormatIssue(e));
@@ -88,6 +96,16 @@ class Daemon {
                     options_.config_dir);
       return 1;
     }
+    if (!OpenState()) return 2;
+    MergedConfig merged;
+    std::string merge_error;
+    if (!MergeApiChanges(loaded.config, &merged, &merge_error)) {
+      spdlog::error("{}; not starting (the API's changes are the entries of {})", merge_error,
+                    state_->file().string());
+      return 2;
+    }
+    FinishMerge(merged);
+    loaded.config = std::move(merged.config);
     if (loaded.config.testbed.ports.empty()) {
       spdlog::error("testbed.json lists no ports; nothing to serve");
       return 1;
@@ -341,15 +359,123 @@ class Daemon {
       return;
     }
     std::string error;
-    if (!ApplyConfig(std::move(loaded.config), &error)) {
+    MergedConfig merged;
+    if (!MergeApiChanges(loaded.config, &merged, &error)) {
       spdlog::error("reload rejected: {}; generation {} keeps serving", error, generation_);
+      return;
     }
+    if (!ApplyConfig(std::move(merged.config), &error)) {
+      spdlog::error("reload rejected: {}; generation {} keeps serving", error, generation_);
+      return;
+    }
+    FinishMerge(merged);
+  }
+
+  // The API's state (api/api_state.h). False only when api-changes.json is unreadable: svpcd
+  // does not start on a configuration missing changes it acknowledged. A directory that cannot
+  // be written leaves the API read-only (mutations answer 500).
+  bool OpenState() {
+    const std::string dir =
+        options_.state_dir.empty()
+            ? (std::filesystem::path(options_.config_dir) / ".svpcd-state").string()
+            : options_.state_dir;
+    state_ = std::make_unique<api::ApiState>(dir);
+    std::string error;
+    switch (state_->Open(&error)) {
+      case api::ApiState::OpenStatus::kOk:
+        state_usable_ = true;
+        return true;
+      case api::ApiState::OpenStatus::kUnusable:
+        state_error_ = error;
+        spdlog::error(
+            "API state: {}; API changes could not survive a reload or restart, so the API "
+            "refuses them (500) and serves reads only (give --state-dir DIR)",
+            error);
+        return true;
+      case api::ApiState::OpenStatus::kCorrupt:
+        spdlog::error("API state: {}; not starting (its entries are API changes not in {})", error,
+                      options_.config_dir);
+        return false;
+    }
+    return false;
+  }
+
+  struct MergedConfig {
+    Config config;
+    api::MergeResult merge;
+    bool state_changed = false;
+  };
+
+  // The configuration to serve: CONFIG_DIR's (`dir_config`, loaded and valid) with the API's
+  // changes merged over it (api::Merge) and loaded again. False with `error` when that does not
+  // validate (the errors are logged).
+  bool MergeApiChanges(const Config& dir_config, MergedConfig* out, std::string* error) {
+    out->config = dir_config;
+    if (!state_ || state_->changes().empty()) return true;
+    out->merge = api::Merge(state_->changes(), api::ConfigFiles(dir_config));
+    out->state_changed = out->merge.changes != state_->changes();
+    if (out->merge.reapplied == 0) return true;  // nothing differs from the directory's files
+    char stage[] = "/tmp/svpcd-merge.XXXXXX";
+    if (mkdtemp(stage) == nullptr) {
+      *error = "cannot create a staging directory in /tmp to merge the API's changes";
+      return false;
+    }
+    std::error_code ec;
+    for (const auto& [rel, text] : out->merge.files) {
+      const std::filesystem::path path = std::filesystem::path(stage) / rel;
+      std::filesystem::create_directories(path.parent_path(), ec);
+      std::ofstream file(path, std::ios::binary | std::ios::trunc);
+      file << text;
+      if (!file.flush()) {
+        *error = "cannot write " + path.string();
+        std::filesystem::remove_all(stage, ec);
+        return false;
+      }
+    }
+    LoadResult loaded = LoadConfig(stage);
+    std::filesystem::remove_all(stage, ec);
+    if (!loaded.errors.empty()) {
+      for (const ConfigIssue& e : loaded.errors) spdlog::error("config: {}", FormatIssue(e));
+      *error = fmt::format("{} error(s) in {} with the API changes of {} re-applied: {}",
+                           loaded.errors.size(), options_.config_dir, state_->file().string(),
+                           IssuesText(loaded.errors));
+      return false;
+    }
+    out->config = std::move(loaded.config);
+    return true;
+  }
+
+  // After the merged configuration serves: conflicts saved and logged, the overlay persisted.
+  void FinishMerge(const MergedConfig& merged) {
+    if (!state_) return;
+    const api::MergeResult& m = merged.merge;
+    std::vector<std::string> written;
+    std::string error;
+    if (!state_->SaveConflicts(m.conflicts, &written, &error)) {
+      spdlog::error("API state: saving conflicting API changes: {}", error);
+    }
+    for (size_t i = 0; i < m.conflicts.size(); ++i) {
+      spdlog::error(
+          "API change conflict: {} was changed by the API and edited in {} since; the "
+          "directory's version serves, the API's version is in {}",
+          m.conflicts[i].path, options_.config_dir,
+          i < written.size() ? written[i] : "(nowhere: it could not be written)");
+    }
+    if (merged.state_changed && !state_->Save(m.changes, &error)) {
+      spdlog::error("API state: cannot update {}: {}", state_->file().string(), error);
+    }
+    spdlog::info("svpcd: {} API change(s) re-applied from {} ({} already in {}, {} conflict(s))",
+                 m.reapplied, state_->file().string(), m.already, options_.config_dir,
+                 m.conflicts.size());
   }
 
   // The one way a new configuration (loaded and validated) goes live, for SIGHUP reloads and the
   // API's mutations alike: compile, add the BGP-learned routes, publish (RCU), reconfigure the
   // Cloud Routers. False with `error` leaves the running configuration serving.
-  bool ApplyConfig(Config config, std::string* error) {
+  // `before_publish` (the API's persistence) runs after the compile, before anything is published;
+  // its false cancels the change.
+  bool ApplyConfig(Config config, std::string* error,
+                   const std::function<bool(const Config&, std::string*)>& before_publish = {}) {
     if (!SamePorts(config.testbed, testbed_)) {
       *error = "testbed ports changed (restart svpcd to change ports)";
       return false;
@@ -361,6 +487,7 @@ class Daemon {
       *error = "installing learned routes: " + *error;
       return false;
     }
+    if (before_publish && !before_publish(config, error)) return false;
     snap->AllocateWorkerCounters(static_cast<uint32_t>(workers_.size()));
     snap->generation = ++generation_;
     WriteFirewallRecords();
@@ -387,8 +514,28 @@ class Daemon {
     };
     api::ApiHooks hooks;
     hooks.config = [this]() -> const Config& { return config_; };
-    hooks.apply = [this](Config config, std::string* error) {
-      return ApplyConfig(std::move(config), error);
+    // An API change is persisted (api-changes.json) between its compile and its publication:
+    // DONE means it survives a reload, a restart and a crash.
+    hooks.apply = [this](Config config, std::string* error, int* status) {
+      if (!state_usable_) {
+        *status = 500;
+        *error = "the state directory is unusable: " + state_error_;
+        return false;
+      }
+      bool persist_failed = false;
+      const bool ok =
+          ApplyConfig(std::move(config), error, [&](const Config& next, std::string* e) {
+            api::ApiChanges changes = api::WithWrite(state_->changes(), api::ConfigFiles(config_),
+                                                     api::ConfigFiles(next));
+            if (state_->Save(changes, e)) return true;
+            persist_failed = true;
+            return false;
+          });
+      if (!ok && persist_failed) {
+        *status = 500;
+        spdlog::error("API: change refused: it could not be made durable: {}", *error);
+      }
+      return ok;
     };
     hooks.bgp_status_json = [this] { return BgpStatusJson(routers_->Report()); };
     hooks.drop_capture_start = [this] {
@@ -813,6 +960,9 @@ class Daemon {
   std::vector<PortHealth> port_health_;  // per port, as ports_
   Config config_;  // the configuration serving now (the API reads and changes it)
   std::string staging_dir_;
+  std::unique_ptr<api::ApiState> state_;  // the API's changes (STATE_DIR/api-changes.json)
+  bool state_usable_ = false;             // false: the API refuses mutations (500)
+  std::string state_error_;
 };
 
 }  // namespace

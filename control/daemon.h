@@ -1,7 +1,8 @@
 #pragma once
 // svpcd: the engine as a daemon on the testbed's ports. The main thread runs a Boost.Asio
 // io_context (signals; later the management API and BGP); one worker lcore polls the ports.
-//   SIGHUP          re-read CONFIG_DIR, validate, compile, publish atomically (RCU); an invalid
+//   SIGHUP          re-read CONFIG_DIR, merge the API's changes (STATE_DIR/api-changes.json)
+//                   over it, validate, compile, publish atomically (RCU); an invalid
 //                   configuration is logged and the running one keeps serving. Port changes
 //                   need a restart and are rejected.
 //   SIGINT/SIGTERM  stop the worker, close the ports, write the counters file, exit 0.
@@ -28,6 +29,9 @@ struct DaemonOptions {
   // warns, so a second daemon on the machine (or a busy port) still serves its data plane.
   bool api_explicit = false;
   std::string audit_log_file;  // the API's audit log (JSON lines); empty = none
+  // Where the API's changes are kept (api/api_state.h, api-changes.json); empty =
+  // CONFIG_DIR/.svpcd-state (the loader skips dot-directories).
+  std::string state_dir;
   unsigned counters_interval_s = 5;
   // Worker lcores. The connection table capacity is split equally among them (RSS pins a flow
   // to one worker, whose table alone tracks it).

@@ -1,4 +1,4 @@
-// svpcd CONFIG_DIR [--log FILE] [--counters FILE] [-- EAL options]
+// svpcd CONFIG_DIR [--log FILE] [--counters FILE] [--state-dir DIR] [-- EAL options]
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -45,6 +45,11 @@ int main(int argc, char** argv) {
                "network you trust)");
   app.add_option("--audit-log", options.audit_log_file,
                  "append the API's audit records (JSON lines) to this file");
+  app.add_option("--state-dir", options.state_dir,
+                 "keep the API's changes here (api-changes.json), so they survive SIGHUP, "
+                 "restarts and crashes; default CONFIG_DIR/.svpcd-state. Where CONFIG_DIR edits "
+                 "and API changes to one file conflict, the directory wins and the API's "
+                 "version is saved under DIR/conflicts/");
   svpc::control::AddEngineOptions(app, options.conntrack_capacity, options.idle_timeout_s,
                                   options.on_rule_change);
   app.footer("EAL options for experts go after `--`; without them svpcd picks working defaults.");

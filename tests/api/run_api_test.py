@@ -153,7 +153,9 @@ def make_config(work):
 
 def start_svpcd(build, config, work, extra, name):
     log = os.path.join(work, name + '.log')
-    proc = subprocess.Popen([os.path.join(build, 'control/svpcd'), config, '--log', log] + extra,
+    # The API's state (api-changes.json) under the work directory, never in a source tree.
+    proc = subprocess.Popen([os.path.join(build, 'control/svpcd'), config, '--log', log,
+                             '--state-dir', os.path.join(work, 'svpcd-state')] + extra,
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     for _ in range(150):
         if os.path.exists(log) and 'API on' in open(log).read():
@@ -196,12 +198,14 @@ def run(build, work):
             # With 9180 taken the default only warns and the data plane still serves; an
             # explicit --api on a taken port stops svpcd.
             busy_log = os.path.join(work, 'busy.log')
-            r = subprocess.run([svpcd, config, '--log', busy_log, '--api', '127.0.0.1:9180'],
+            r = subprocess.run([svpcd, config, '--log', busy_log, '--api', '127.0.0.1:9180',
+                                '--state-dir', os.path.join(work, 'svpcd-state')],
                                capture_output=True, text=True, timeout=60)
             check(r.returncode == 2 and 'cannot listen on 127.0.0.1:9180' in open(busy_log).read(),
                   f'an explicit --api on a taken port stops svpcd (exit {r.returncode})')
             quiet_log = os.path.join(work, 'quiet.log')
-            quiet = subprocess.Popen([svpcd, config, '--log', quiet_log],
+            quiet = subprocess.Popen([svpcd, config, '--log', quiet_log,
+                                      '--state-dir', os.path.join(work, 'svpcd-state')],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
             for _ in range(150):
                 if os.path.exists(quiet_log) and 'serving' in open(quiet_log).read():

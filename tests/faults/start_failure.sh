@@ -20,6 +20,7 @@ json.dump(testbed, open(path, "w"), indent=1)
 PY
 status=0
 timeout 60 "$build/control/svpcd" "$work/config" --workers 2 --log "$work/svpcd.log" \
+  --state-dir "$work/svpcd-state" \
   >"$work/stdout" 2>&1 || status=$?
 echo "svpcd exited with status $status"
 grep "need one each" "$work/svpcd.log" || { echo "FAIL: no clear error"; tail "$work/stdout"; exit 1; }

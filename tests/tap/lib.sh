@@ -119,7 +119,7 @@ svpcd_start() {
   local workers=()
   if [ -n "${SVPC_WORKERS:-}" ]; then workers=(--workers "$SVPC_WORKERS"); fi
   "$svpcd_bin" "$config" --log "$log" --counters "$counters" --counters-interval 1 \
-    "${workers[@]}" "$@" >"$work/svpcd.stdout" 2>&1 &
+    --state-dir "$work/svpcd-state" "${workers[@]}" "$@" >"$work/svpcd.stdout" 2>&1 &
   daemon_pid=$!
   local _
   for _ in $(seq 1 100); do
