@@ -18,21 +18,49 @@ constexpr size_t kHeaderLimit = 16 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpServerOptions& options, const HttpHandler& handler)
-      : stream_(std::move(socket)), options_(options), handler_(handler) {
+  Session(tcp::socket socket, const HttpServerOptions& options, const HttpHandler& handler,
+          std::shared_ptr<size_t> live)
+      : stream_(std::move(socket)), options_(options), handler_(handler), live_(std::move(live)) {
+    ++*live_;
     boost::system::error_code ec;
     tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ = remote.address().to_string() + ":" + std::to_string(remote.port());
   }
+  ~Session() { --*live_; }
 
   void Start() { ReadRequest(); }
 
  private:
+  // Every socket operation is asynchronous and runs under a deadline of the tcp_stream, so one
+  // slow or stuck client only ever holds its own session: the request (headers and body) within
+  // request_timeout_s, each response within write_timeout_s, the lingering drain within
+  // linger_timeout_s.
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(options_.body_limit);
-    stream_.expires_after(std::chrono::seconds(options_.request_timeout_s));
+    request_deadline_ =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options_.request_timeout_s);
+    stream_.expires_at(request_deadline_);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) {
+      OnRead(ec);
+      return;
+    }
+    const auto& header = parser_->get();
+    // RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1 request without exactly one
+    // Host header. HTTP/1.0 requests need none.
+    if (header.version() >= 11 && header.count(http::field::host) != 1) {
+      Refuse(header.count(http::field::host) == 0 ? "HTTP/1.1 request without a Host header"
+                                                  : "HTTP/1.1 request with several Host headers");
+      return;
+    }
+    stream_.expires_at(request_deadline_);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -48,13 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       // Malformed HTTP or a body over the limit: answer 400 and close (the rest of the stream
       // cannot be trusted to be framed).
-      std::string message = ec == http::error::body_limit
-                                ? "Request body larger than the limit of " +
-                                      std::to_string(options_.body_limit) + " bytes"
-                                : "Malformed HTTP request: " + ec.message();
-      HttpResponse response = options_.error_body ? options_.error_body(400, message)
-                                                  : HttpResponse{400, message, "text/plain"};
-      Send(response, /*keep_alive=*/false, 11);
+      Refuse(ec == http::error::body_limit ? "Request body larger than the limit of " +
+                                                 std::to_string(options_.body_limit) + " bytes"
+                                           : "Malformed HTTP request: " + ec.message());
       return;
     }
     const auto& message = parser_->get();
@@ -62,7 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
     request.authorization = std::string(message[http::field::authorization]);
-    request.body = message.body();
+    request.body = std::move(parser_->get().body());
     request.peer = peer_;
     HttpResponse response;
     try {
@@ -75,6 +99,13 @@ class Session : public std::enable_shared_from_this<Session> {
     Send(response, message.keep_alive(), message.version());
   }
 
+  // A 400 the server answers itself; the connection closes after it.
+  void Refuse(const std::string& message) {
+    HttpResponse response = options_.error_body ? options_.error_body(400, message)
+                                                : HttpResponse{400, message, "text/plain"};
+    Send(response, /*keep_alive=*/false, 11);
+  }
+
   void Send(const HttpResponse& response, bool keep_alive, unsigned version) {
     auto reply = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), version);
@@ -83,7 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
     reply->keep_alive(keep_alive);
     reply->body() = response.body;
     reply->prepare_payload();
-    stream_.expires_after(std::chrono::seconds(options_.request_timeout_s));
+    stream_.expires_after(std::chrono::seconds(options_.write_timeout_s));
     http::async_write(stream_, *reply,
                       [self = shared_from_this(), reply, keep_alive](beast::error_code ec, size_t) {
                         if (ec) {
@@ -98,18 +129,23 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // After refusing a request whose body is still arriving (over the limit), the client would get
   // a reset instead of the 400 if the socket closed now: stop sending, then read and discard
-  // what it still sends until it closes or the deadline passes.
+  // what it still sends until it closes, for linger_timeout_s at most in all (one deadline, not
+  // one per read: a client trickling bytes cannot keep the session).
   void LingeringClose() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::seconds(options_.request_timeout_s));
+    stream_.expires_after(std::chrono::seconds(options_.linger_timeout_s));
+    Discard();
+  }
+
+  void Discard() {
     stream_.async_read_some(boost::asio::buffer(discard_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) {
                                 self->stream_.close();
                                 return;
                               }
-                              self->LingeringClose();
+                              self->Discard();
                             });
   }
 
@@ -124,6 +160,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpServerOptions& options_;
   const HttpHandler& handler_;
+  std::shared_ptr<size_t> live_;  // the server's count of open sessions
+  std::chrono::steady_clock::time_point request_deadline_;
   std::string peer_;
   std::array<char, 16384> discard_;
 };
@@ -169,7 +207,14 @@ class Server : public HttpServer {
   void Accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
       if (ec == boost::asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), options_, handler_)->Start();
+      if (!ec) {
+        if (*live_ >= options_.max_connections) {
+          boost::system::error_code ignored;
+          socket.close(ignored);
+        } else {
+          std::make_shared<Session>(std::move(socket), options_, handler_, live_)->Start();
+        }
+      }
       Accept();
     });
   }
@@ -177,6 +222,7 @@ class Server : public HttpServer {
   tcp::acceptor acceptor_;
   HttpServerOptions options_;
   HttpHandler handler_;
+  std::shared_ptr<size_t> live_ = std::make_shared<size_t>(0);
 };
 
 }  // namespace

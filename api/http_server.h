@@ -36,6 +36,12 @@ struct HttpServerOptions {
   // A request not received in full within this many seconds ends the connection (slow clients
   // must not hold sessions forever).
   unsigned request_timeout_s = 30;
+  // A response the client does not read within this many seconds (full TCP window) ends the
+  // connection; so does a refused request's lingering drain after linger_timeout_s in all.
+  unsigned write_timeout_s = 30;
+  unsigned linger_timeout_s = 5;
+  // Connections over this many are closed at once (each costs a descriptor and buffers).
+  size_t max_connections = 512;
   // Builds the body of a 400/413 the server answers itself (malformed HTTP, body too large),
   // so they read like the handler's errors.
   std::function<HttpResponse(int status, const std::string& message)> error_body;
