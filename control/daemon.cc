@@ -415,12 +415,14 @@ class Daemon {
     out->merge = api::Merge(state_->changes(), api::ConfigFiles(dir_config));
     out->state_changed = out->merge.changes != state_->changes();
     if (out->merge.reapplied == 0) return true;  // nothing differs from the directory's files
-    char stage[] = "/tmp/svpcd-merge.XXXXXX";
-    if (mkdtemp(stage) == nullptr) {
-      *error = "cannot create a staging directory in /tmp to merge the API's changes";
+    // Under the state directory (not /tmp): a kill -9 mid-merge leaves nothing behind for good.
+    const std::string stage = (state_->dir() / "merge").string();
+    std::error_code ec;
+    std::filesystem::remove_all(stage, ec);
+    if (!std::filesystem::create_directories(stage, ec)) {
+      *error = "cannot create " + stage + " to merge the API's changes: " + ec.message();
       return false;
     }
-    std::error_code ec;
     for (const auto& [rel, text] : out->merge.files) {
       const std::filesystem::path path = std::filesystem::path(stage) / rel;
       std::filesystem::create_directories(path.parent_path(), ec);
@@ -647,12 +649,22 @@ class Daemon {
     api::ApiOptions api_options;
     api_options.config_dir = options_.config_dir;
     api_options.audit_log = options_.audit_log_file;
-    char stage[] = "/tmp/svpcd-api.XXXXXX";
-    if (mkdtemp(stage) == nullptr) {
-      spdlog::error("API: cannot create a staging directory in /tmp");
-      return false;
+    // Candidates are staged under the state directory, so what a kill -9 leaves behind is
+    // cleared at the next start instead of piling up in /tmp; /tmp when the state is unusable.
+    std::error_code stage_ec;
+    if (state_usable_) {
+      staging_dir_ = (state_->dir() / "staging").string();
+      std::filesystem::remove_all(staging_dir_, stage_ec);
+      std::filesystem::create_directories(staging_dir_, stage_ec);
     }
-    staging_dir_ = stage;
+    if (!state_usable_ || stage_ec) {
+      char stage[] = "/tmp/svpcd-api.XXXXXX";
+      if (mkdtemp(stage) == nullptr) {
+        spdlog::error("API: cannot create a staging directory in /tmp");
+        return false;
+      }
+      staging_dir_ = stage;
+    }
     api_options.staging_dir = staging_dir_;
     compute_api = std::make_unique<api::ComputeApi>(std::move(hooks), std::move(api_options));
     std::string error;
