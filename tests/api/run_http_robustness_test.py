@@ -158,7 +158,7 @@ def rss_kb(pid):
     raise Fail('no VmRSS')
 
 
-def memory_checks(port, pid, rounds, per_round):
+def memory_checks(port, pid, rounds, per_round, sanitized):
     api = Api(port)
     rule = {'name': 'rss-probe', 'network': 'global/networks/shared-net',
             'allowed': [{'IPProtocol': 'tcp', 'ports': ['8443']}], 'sourceRanges': ['10.9.0.0/16']}
@@ -187,6 +187,11 @@ def memory_checks(port, pid, rounds, per_round):
               flush=True)
     warm = figures[1]
     growth = figures[-1] - warm
+    if sanitized:
+        # ASan keeps freed blocks in quarantine (256 MB by default): RSS grows by design there.
+        print(f'# sanitized build: VmRSS {warm / 1024:.1f} -> {figures[-1] / 1024:.1f} MB, '
+              'not bounded')
+        return
     check(growth < 16 * 1024,
           f'VmRSS after warm-up stays within 16 MB over {(rounds - 2) * per_round} requests '
           f'({warm / 1024:.1f} -> {figures[-1] / 1024:.1f} MB; max {max(figures) / 1024:.1f} MB)')
@@ -200,7 +205,9 @@ def run(build, work, rounds, per_round):
         print(f'# VmRSS at start {rss_kb(proc.pid) / 1024:.1f} MB')
         host_checks(port)
         isolation_checks(port)
-        memory_checks(port, proc.pid, rounds, per_round)
+        cache = os.path.join(build, 'CMakeCache.txt')
+        sanitized = os.path.exists(cache) and 'SVPC_SANITIZE:BOOL=ON' in open(cache).read()
+        memory_checks(port, proc.pid, rounds, per_round, sanitized)
         check(proc.poll() is None, 'svpcd still running')
     except Fail:
         print('--- svpcd log'); print(open(log).read()[-4000:])
