@@ -349,7 +349,10 @@ std::string IssuesText(const std::vector<ConfigIssue>& issues) {
   for (const ConfigIssue& issue : issues) {
     if (!text.empty()) text += "; ";
     text += issue.resource.empty() ? "" : issue.resource + ": ";
-    text += issue.field.empty() ? "" : issue.field + ": ";
+    // "network: network X does not exist" says the field twice: the reason alone names it.
+    const bool reason_names_field =
+        !issue.field.empty() && issue.reason.starts_with(issue.field + " ");
+    text += issue.field.empty() || reason_names_field ? "" : issue.field + ": ";
     text += issue.reason;
   }
   return text;
