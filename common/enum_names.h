@@ -40,7 +40,8 @@ const char* EnumName(E value) {
   static const std::array<std::string, kEnumCount<E>> names = [] {
     std::array<std::string, kEnumCount<E>> out;
     boost::mp11::mp_for_each<boost::describe::describe_enumerators<E>>([&](auto d) {
-      static_assert(static_cast<int>(d.value) >= 0 && static_cast<int>(d.value) < kEnumCount<E>,
+      static_assert(static_cast<int>(decltype(d)::value) >= 0 &&
+                        static_cast<int>(decltype(d)::value) < kEnumCount<E>,
                     "described enumerators must be 0..N-1");
       out[static_cast<size_t>(d.value)] = ScreamingSnakeName(d.name);
     });
