@@ -314,24 +314,33 @@ std::optional<std::string> UserOf(const Config& config, ResourceKind kind, const
   return std::nullopt;
 }
 
-// A project the configuration knows: one holding a resource or named by shared-vpc.json.
-bool KnownProject(const Config& config, const std::string& project) {
-  auto in = [&](const auto& items) {
-    return std::any_of(items.begin(), items.end(),
-                       [&](const auto& item) { return item.project == project; });
+// The projects `svpc status` lists: those holding a resource, and the Shared VPC's hosts and
+// service projects.
+std::set<std::string> StatusProjects(const Config& config) {
+  std::set<std::string> projects;
+  auto add = [&](const auto& items) {
+    for (const auto& item : items) projects.insert(item.project);
   };
-  if (in(config.networks) || in(config.subnetworks) || in(config.instances) ||
-      in(config.firewalls) || in(config.routes) || in(config.routers) || in(config.addresses) ||
-      in(config.firewall_policies)) {
-    return true;
+  add(config.networks);
+  add(config.subnetworks);
+  add(config.instances);
+  add(config.firewalls);
+  add(config.routes);
+  add(config.routers);
+  add(config.addresses);
+  for (const HostProject& h : config.shared_vpc.host_projects) projects.insert(h.project_id);
+  for (const ServiceProject& p : config.shared_vpc.service_projects) projects.insert(p.project_id);
+  return projects;
+}
+
+// A project the configuration knows: one `svpc status` lists, or one named by a network firewall
+// policy, shared-vpc.json's standalone projects, hierarchy or IAM bindings.
+bool KnownProject(const Config& config, const std::string& project) {
+  if (StatusProjects(config).contains(project)) return true;
+  for (const FirewallPolicy& p : config.firewall_policies) {
+    if (p.project == project) return true;
   }
   const SharedVpc& shared = config.shared_vpc;
-  for (const HostProject& h : shared.host_projects) {
-    if (h.project_id == project) return true;
-  }
-  for (const ServiceProject& p : shared.service_projects) {
-    if (p.project_id == project) return true;
-  }
   for (const std::string& p : shared.standalone_projects) {
     if (p == project) return true;
   }
@@ -639,18 +648,7 @@ HttpResponse ComputeApi::Dispatch(Call& call, const HttpRequest& request) {
     if (path == "/svpc/v1/status" && method == "GET") {
       // Not GCP: what `svpc status` prints. Everyone authenticated may read it.
       call.method = "svpc.status";
-      std::set<std::string> projects;
-      for (const Network& n : config.networks) projects.insert(n.project);
-      for (const Subnetwork& n : config.subnetworks) projects.insert(n.project);
-      for (const Instance& n : config.instances) projects.insert(n.project);
-      for (const Firewall& n : config.firewalls) projects.insert(n.project);
-      for (const Route& n : config.routes) projects.insert(n.project);
-      for (const Router& n : config.routers) projects.insert(n.project);
-      for (const Address& n : config.addresses) projects.insert(n.project);
-      for (const HostProject& h : config.shared_vpc.host_projects) projects.insert(h.project_id);
-      for (const ServiceProject& p : config.shared_vpc.service_projects) {
-        projects.insert(p.project_id);
-      }
+      const std::set<std::string> projects = StatusProjects(config);
       json::array project_list;
       for (const std::string& p : projects) project_list.emplace_back(p);
       json::array hosts;
