@@ -568,9 +568,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--build', default=os.path.join(ROOT, 'build'))
     args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix='svpc-api-')
+    return run_tap(lambda work: run(args.build, work), 'svpc-api-')
+
+
+def run_tap(body, prefix):
+    """Runs body(work) in a fresh work directory, printing TAP's plan or the failed check."""
+    work = tempfile.mkdtemp(prefix=prefix)
     try:
-        run(args.build, work)
+        body(work)
     except Fail as e:
         print(f'not ok {checks + 1} - {e}')
         return 1

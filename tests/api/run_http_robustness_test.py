@@ -14,10 +14,8 @@ svpcd runs the hybrid-cloud example on net_null ports (run_api_test.py's configu
 import argparse
 import json
 import os
-import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 
@@ -223,16 +221,8 @@ def main():
     parser.add_argument('--rounds', type=int, default=10)
     parser.add_argument('--per-round', type=int, default=200)
     args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix='svpc-http-robust-')
-    try:
-        run(args.build, work, args.rounds, args.per_round)
-    except Fail as e:
-        print(f'not ok {base.checks + 1} - {e}')
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print(f'1..{base.checks}')
-    return 0
+    return base.run_tap(lambda work: run(args.build, work, args.rounds, args.per_round),
+                        'svpc-http-robust-')
 
 
 if __name__ == '__main__':
