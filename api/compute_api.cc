@@ -7,17 +7,17 @@
 #include <set>
 #include <sstream>
 
-#include "api/resource_json.h"
 #include "common/net_types.h"
-#include "control/config_loader.h"
-#include "control/resource_parser.h"
-#include "control/resource_ref.h"
+#include "config/config_loader.h"
+#include "config/resource_parser.h"
+#include "config/resource_ref.h"
+#include "config/resource_writer.h"
 
 namespace svpc::api {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using namespace svpc::control;
+using namespace svpc::config;
 
 namespace {
 

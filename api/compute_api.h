@@ -2,7 +2,7 @@
 // The Compute Engine REST v1 subset svpcd serves under /compute/v1/ (api/README.md lists the
 // methods): authentication by bearer token (tokens.json), IAM and org policies (iam.h), the
 // audit log, and mutations applied through the reload path: the candidate configuration is
-// written as a configuration directory, loaded and validated by control::LoadConfig exactly as a
+// written as a configuration directory, loaded and validated by config::LoadConfig exactly as a
 // SIGHUP reload does, then compiled and published by the daemon's apply hook. Any error leaves
 // the running configuration untouched.
 //
@@ -19,19 +19,19 @@
 
 #include "api/http_server.h"
 #include "api/iam.h"
-#include "control/model.h"
+#include "config/model.h"
 
 namespace svpc::api {
 
 struct ApiHooks {
   // The configuration serving now.
-  std::function<const control::Config&()> config;
+  std::function<const config::Config&()> config;
   // Compiles, persists (api/api_state.h) and publishes `config` (already loaded and validated);
   // false with `error` leaves the running one, `status` 400 (the configuration does not compile)
   // or 500 (the change could not be made durable). The daemon's ApplyConfig, shared with SIGHUP
   // reloads.
-  std::function<bool(control::Config config, std::string* error, int* status)> apply;
-  // The Cloud Routers' BGP status (control::BgpStatusJson), for routers.getRouterStatus.
+  std::function<bool(config::Config config, std::string* error, int* status)> apply;
+  // The Cloud Routers' BGP status (config::BgpStatusJson), for routers.getRouterStatus.
   std::function<std::string()> bgp_status_json;
   // The engine's metrics in the Prometheus text format (control/metrics.h), for GET /metrics.
   std::function<std::string()> metrics_text;
@@ -70,7 +70,7 @@ class ComputeApi {
   bool Authenticate(Call& call, const std::string& authorization);
   void Require(Call& call, const std::string& permission, const std::string& resource);
   // Loads `candidate` through the reload path and publishes it, or throws the 400 that says why.
-  void Commit(const control::Config& candidate);
+  void Commit(const config::Config& candidate);
   boost::json::object Operation(const Call& call, const std::string& type,
                                 const std::string& target_ref, const std::string& scope_ref);
   void Audit(const Call& call, int status);

@@ -10,7 +10,7 @@ namespace svpc::api {
 namespace {
 
 namespace json = boost::json;
-using control::Config;
+using config::Config;
 
 // Predefined roles as permission patterns ("compute.firewalls.*" = every method of a
 // collection). A subset of GCP's tables covering the methods the API serves; where GCP's
@@ -87,16 +87,16 @@ std::string ProjectOf(const std::string& resource) {
 }
 
 std::string ParentOf(const Config& config, const std::string& node) {
-  const control::ResourceHierarchy& h = config.shared_vpc.resource_hierarchy;
+  const config::ResourceHierarchy& h = config.shared_vpc.resource_hierarchy;
   if (node.starts_with("projects/")) {
     std::string id = node.substr(9);
-    for (const control::ProjectParent& p : h.projects) {
+    for (const config::ProjectParent& p : h.projects) {
       if (p.project_id == id) return p.parent;
     }
     return h.organization;
   }
   if (node.starts_with("folders/")) {
-    for (const control::Folder& f : h.folders) {
+    for (const config::Folder& f : h.folders) {
       if (f.name == node) return f.parent;
     }
   }
@@ -210,9 +210,9 @@ bool HasPermission(const Config& config, const Principal& principal, const std::
     return std::find(principal.groups.begin(), principal.groups.end(), member) !=
            principal.groups.end();
   };
-  for (const control::IamPolicy& policy : config.shared_vpc.iam_policies) {
+  for (const config::IamPolicy& policy : config.shared_vpc.iam_policies) {
     if (!applies(policy.resource)) continue;
-    for (const control::IamBinding& binding : policy.bindings) {
+    for (const config::IamBinding& binding : policy.bindings) {
       if (!RoleGrants(binding.role, permission)) continue;
       for (const std::string& member : binding.members) {
         if (is_member(member)) return true;

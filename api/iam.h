@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "control/model.h"
+#include "config/model.h"
 
 namespace svpc::api {
 
@@ -28,10 +28,10 @@ bool RoleGrants(const std::string& role, const std::string& permission);
 // then P's folders up to the organization. A project with no parent in resourceHierarchy is under
 // the hierarchy's organization when there is one; else it has no ancestor above itself and
 // bindings on any organizations/ID apply to it (one implicit organization).
-std::vector<std::string> Ancestors(const control::Config& config, const std::string& resource);
+std::vector<std::string> Ancestors(const config::Config& config, const std::string& resource);
 
 // True when `principal` holds `permission` on `resource` through a binding on it or an ancestor.
-bool HasPermission(const control::Config& config, const Principal& principal,
+bool HasPermission(const config::Config& config, const Principal& principal,
                    const std::string& permission, const std::string& resource);
 
 // The two Shared VPC list constraints (org policies in gcloud's v2 JSON: {"name":
@@ -42,7 +42,7 @@ bool HasPermission(const control::Config& config, const Principal& principal,
 // below. Returns the reason when `value` is not allowed for `project`, nullopt when allowed.
 inline constexpr std::string_view kRestrictHostProjects = "compute.restrictSharedVpcHostProjects";
 inline constexpr std::string_view kRestrictSubnetworks = "compute.restrictSharedVpcSubnetworks";
-std::optional<std::string> OrgPolicyDenies(const control::Config& config,
+std::optional<std::string> OrgPolicyDenies(const config::Config& config,
                                            std::string_view constraint, const std::string& project,
                                            const std::string& value);
 

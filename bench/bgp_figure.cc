@@ -42,13 +42,13 @@ bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
 BgpLoadResult MeasureBgpLoad(Bench& b, uint32_t prefixes) {
   BgpLoadResult result;
   result.prefixes = prefixes;
-  control::Config config = b.workload.config;
+  config::Config config = b.workload.config;
   const std::string network_ref = config.networks.front().self_ref;
   std::string tunnel_ref;
-  for (const control::Endpoint& ep : config.testbed.endpoints) {
-    if (ep.kind == control::EndpointKind::kVpnTunnel) tunnel_ref = ep.link_ref;
+  for (const config::Endpoint& ep : config.testbed.endpoints) {
+    if (ep.kind == config::EndpointKind::kVpnTunnel) tunnel_ref = ep.link_ref;
   }
-  control::Router router;
+  config::Router router;
   router.project = "host-prj";
   router.region = "us-east1";
   router.name = "cr-bench";
@@ -56,7 +56,7 @@ BgpLoadResult MeasureBgpLoad(Bench& b, uint32_t prefixes) {
   router.network_ref = network_ref;
   router.asn = 64512;
   router.interfaces.push_back({"if-0", kRouterIp, Prefix{0x7f000000, 29}, tunnel_ref, ""});
-  control::BgpPeer peer;
+  config::BgpPeer peer;
   peer.name = "onprem";
   peer.interface_name = "if-0";
   peer.ip = kRouterIp;
@@ -65,7 +65,7 @@ BgpLoadResult MeasureBgpLoad(Bench& b, uint32_t prefixes) {
   router.peers.push_back(peer);
   config.routers.push_back(router);
   const uint16_t base = static_cast<uint16_t>(20000 + getpid() % 20000);
-  control::CloudRouterLink link;
+  config::CloudRouterLink link;
   link.router_ref = router.self_ref;
   link.listen_port = base;
   link.peer_port = static_cast<uint16_t>(base + 1);

@@ -17,8 +17,8 @@
 #include <thread>
 #include <unordered_set>
 
+#include "config/config_validator.h"
 #include "control/compiler.h"
-#include "control/config_validator.h"
 #include "dataplane/snapshot_store.h"
 #include "dataplane/worker.h"
 
@@ -222,7 +222,7 @@ size_t HeapBytes() {
   return total;
 }
 
-std::unique_ptr<Snapshot> CompileOrDie(const control::Config& config, uint64_t generation) {
+std::unique_ptr<Snapshot> CompileOrDie(const config::Config& config, uint64_t generation) {
   std::string error;
   auto snap = control::CompileSnapshot(config, &error);
   if (!snap) Die("CompileSnapshot: " + error);
@@ -230,12 +230,12 @@ std::unique_ptr<Snapshot> CompileOrDie(const control::Config& config, uint64_t g
   return snap;
 }
 
-void ValidateOrDie(const control::Config& config, const char* what) {
-  control::IssueList issues;
-  control::ValidateConfig(config, {}, issues);
+void ValidateOrDie(const config::Config& config, const char* what) {
+  config::IssueList issues;
+  config::ValidateConfig(config, {}, issues);
   if (issues.errors.empty()) return;
   for (size_t i = 0; i < issues.errors.size() && i < 10; ++i) {
-    std::fprintf(stderr, "  %s\n", control::FormatIssue(issues.errors[i]).c_str());
+    std::fprintf(stderr, "  %s\n", config::FormatIssue(issues.errors[i]).c_str());
   }
   Die(std::string("the generated ") + what + " configuration does not validate (" +
       std::to_string(issues.errors.size()) + " errors)");
@@ -704,9 +704,9 @@ double MedianOf3(const std::function<void()>& work) {
   return ms[1];
 }
 
-void BreakDownCompile(const control::Config& config, RuleChangeResult& r) {
+void BreakDownCompile(const config::Config& config, RuleChangeResult& r) {
   r.cpu_total_ms = MedianOf3([&] { CompileOrDie(config, 0); });
-  control::Config bare = config;
+  config::Config bare = config;
   bare.firewalls.resize(3);
   r.cpu_without_rules_ms = MedianOf3([&] { CompileOrDie(bare, 0); });
   auto snap = CompileOrDie(config, 0);
@@ -725,9 +725,9 @@ RuleChangeResult MeasureRuleChange(Bench& b, EstablishedResult& established) {
   RuleChangeResult r;
   const Workload& base = b.workload;
   // The same topology (same seed: same instances, tags, addresses), 10,000 rules.
-  control::Config config = base.config;
+  config::Config config = base.config;
   config.firewalls.resize(3);  // the baseline rules
-  for (control::Firewall& fw : RandomFirewalls(base, b.sizes.change_rules - 3, b.seed)) {
+  for (config::Firewall& fw : RandomFirewalls(base, b.sizes.change_rules - 3, b.seed)) {
     config.firewalls.push_back(std::move(fw));
   }
   ValidateOrDie(config, "rule-change");
@@ -787,21 +787,21 @@ RuleChangeResult MeasureRuleChange(Bench& b, EstablishedResult& established) {
     for (const Host& h : base.hosts) {
       if (h.ip == probe.dst) target = &h;
     }
-    control::Config changed = config;
+    config::Config changed = config;
     const size_t index = 3 + (rep * 7919u) % (changed.firewalls.size() - 3);
-    control::Firewall& fw = changed.firewalls[index];
+    config::Firewall& fw = changed.firewalls[index];
     const std::string name = fw.name;
-    control::Firewall edited;  // the same resource (name, project, network), new content
+    config::Firewall edited;  // the same resource (name, project, network), new content
     edited.origin = fw.origin;
     edited.project = fw.project;
     edited.name = fw.name;
     edited.self_ref = fw.self_ref;
     edited.network_ref = fw.network_ref;
     fw = std::move(edited);
-    fw.direction = control::Direction::kIngress;
-    fw.action = control::Action::kAllow;
+    fw.direction = config::Direction::kIngress;
+    fw.action = config::Action::kAllow;
     fw.priority = 900;
-    fw.rules = {control::ProtocolPorts{6, {{probe.dst_port, probe.dst_port}}}};
+    fw.rules = {config::ProtocolPorts{6, {{probe.dst_port, probe.dst_port}}}};
     fw.source_ranges = {Prefix{office & Prefix::MaskOf(24), 24}};
     fw.target_tags = {target->tags.front()};
     // The change must be what lets the probe in (checked with the reference evaluator).

@@ -158,10 +158,10 @@ RuleChangeResult MeasureRuleChange(Bench& b, EstablishedResult& established);
 // DPDK heap bytes allocated, over every socket.
 size_t HeapBytes();
 // Compiles or exits with the compiler's error.
-std::unique_ptr<dataplane::Snapshot> CompileOrDie(const control::Config& config,
+std::unique_ptr<dataplane::Snapshot> CompileOrDie(const config::Config& config,
                                                   uint64_t generation);
 // Validates or exits with the validator's errors: the generated configurations must be ones
 // `svpc validate` accepts.
-void ValidateOrDie(const control::Config& config, const char* what);
+void ValidateOrDie(const config::Config& config, const char* what);
 
 }  // namespace svpc::bench

@@ -29,8 +29,8 @@
 #include "bench/testpmd_run.h"
 #include "bench/workload.h"
 #include "common/progress.h"
+#include "config/config_validator.h"
 #include "control/compiler.h"
-#include "control/config_validator.h"
 #include "dataplane/snapshot_store.h"
 #include "dataplane/worker.h"
 #include "firewall/conntrack.h"
@@ -531,11 +531,11 @@ bool RunSideBySide(const SideBySideOptions& o, SideBySideResult& r, std::string*
       w.port_devices[p] = devices.back();
       w.config.testbed.ports[p].device = devices.back();
     }
-    control::IssueList issues;
-    control::ValidateConfig(w.config, {}, issues);
+    config::IssueList issues;
+    config::ValidateConfig(w.config, {}, issues);
     if (!issues.errors.empty()) {
       *error = "the generated configuration does not validate: " +
-               control::FormatIssue(issues.errors.front());
+               config::FormatIssue(issues.errors.front());
       return false;
     }
     progress.Show("compiling " + std::to_string(o.rules) + " rules, " +

@@ -9,7 +9,7 @@
 #   WAIT_LOAD=1.5 bench/sweep.sh   # on a shared machine: before each point, wait (at most
 #                                  # 5 minutes) until the 1-minute load average is below 1.5
 set -eu
-SVPC=${1:-build/control/svpc}
+SVPC=${1:-build/cli/svpc}
 [ $# -gt 0 ] && shift
 [ "${1:-}" = "--" ] && shift
 SECONDS_PER_SIDE=${SECONDS_PER_SIDE:-5}

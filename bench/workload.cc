@@ -121,8 +121,8 @@ Prefix RandomPrefix(Random& r, const Workload& w) {
   }
 }
 
-std::vector<control::PortRange> RandomPorts(Random& r) {
-  std::vector<control::PortRange> out;
+std::vector<config::PortRange> RandomPorts(Random& r) {
+  std::vector<config::PortRange> out;
   uint32_t count = 1 + r.Below(3);
   for (uint32_t i = 0; i < count; ++i) {
     if (r.Chance(70)) {
@@ -137,8 +137,8 @@ std::vector<control::PortRange> RandomPorts(Random& r) {
   return out;
 }
 
-control::Firewall NewFirewall(const std::string& name) {
-  control::Firewall fw;
+config::Firewall NewFirewall(const std::string& name) {
+  config::Firewall fw;
   fw.origin.file = kOrigin;
   fw.project = kHostProject;
   fw.name = name;
@@ -152,18 +152,18 @@ control::Firewall NewFirewall(const std::string& name) {
 // one or two well-known TCP ports),
 // 21% egress (60% deny, destination ranges); 60% tagged targets, 10% service accounts, 30% all
 // instances; TCP/UDP with well-known or ranged ports, 20% all protocols or ICMP.
-control::Firewall RandomFirewall(Random& r, const Workload& w, uint32_t serial) {
+config::Firewall RandomFirewall(Random& r, const Workload& w, uint32_t serial) {
   char name[32];
   std::snprintf(name, sizeof(name), "fw-%05u", serial);
-  control::Firewall fw = NewFirewall(name);
+  config::Firewall fw = NewFirewall(name);
   static const uint32_t kPriorities[] = {100, 500, 900, 1000, 1000, 1000, 1000, 1100, 2000, 65534};
   fw.priority = r.Chance(80) ? kPriorities[r.Below(std::size(kPriorities))] : r.Below(65535);
   uint32_t kind = r.Below(100);
   if (kind < 20) {
-    fw.rules = {control::ProtocolPorts{r.Chance(70) ? -1 : 1, {}}};
+    fw.rules = {config::ProtocolPorts{r.Chance(70) ? -1 : 1, {}}};
   } else {
-    fw.rules = {control::ProtocolPorts{6, RandomPorts(r)}};
-    if (r.Chance(25)) fw.rules.push_back(control::ProtocolPorts{17, RandomPorts(r)});
+    fw.rules = {config::ProtocolPorts{6, RandomPorts(r)}};
+    if (r.Chance(25)) fw.rules.push_back(config::ProtocolPorts{17, RandomPorts(r)});
   }
   // Targets first: GCP forbids mixing tags and service accounts in one rule.
   uint32_t target = r.Below(100);
@@ -180,14 +180,14 @@ control::Firewall RandomFirewall(Random& r, const Workload& w, uint32_t serial) 
     fw.target_service_accounts = {ServiceAccount(r.Skewed(kServiceAccountCount))};
   }
   if (kind < 70 || r.Chance(30)) {
-    fw.direction = control::Direction::kIngress;
-    fw.action = r.Chance(80) ? control::Action::kAllow : control::Action::kDeny;
+    fw.direction = config::Direction::kIngress;
+    fw.action = r.Chance(80) ? config::Action::kAllow : config::Action::kDeny;
     uint32_t source = r.Below(100);
     bool by_account = targets == Targets::kAccounts || (targets == Targets::kAll && r.Chance(40));
     // "Any source" rules open a well-known port or two to the world (public web, say), never
     // every protocol or a port range.
     if (source >= 90) {
-      fw.rules = {control::ProtocolPorts{6, {}}};
+      fw.rules = {config::ProtocolPorts{6, {}}};
       for (uint32_t i = 0, n = 1 + r.Below(2); i < n; ++i) {
         const uint16_t p = kWellKnownPorts[r.Below(std::size(kWellKnownPorts))];
         fw.rules.front().ports.push_back({p, p});
@@ -207,8 +207,8 @@ control::Firewall RandomFirewall(Random& r, const Workload& w, uint32_t serial) 
     }
     if (r.Chance(10)) fw.destination_ranges = {RandomPrefix(r, w)};
   } else {
-    fw.direction = control::Direction::kEgress;
-    fw.action = r.Chance(60) ? control::Action::kDeny : control::Action::kAllow;
+    fw.direction = config::Direction::kEgress;
+    fw.action = r.Chance(60) ? config::Action::kDeny : config::Action::kAllow;
     uint32_t count = 1 + r.Below(4);
     for (uint32_t i = 0; i < count; ++i) fw.destination_ranges.push_back(RandomPrefix(r, w));
   }
@@ -216,19 +216,19 @@ control::Firewall RandomFirewall(Random& r, const Workload& w, uint32_t serial) 
 }
 
 // Rules nearly every real network has.
-std::vector<control::Firewall> BaselineFirewalls() {
-  std::vector<control::Firewall> out;
-  control::Firewall internal = NewFirewall("allow-internal");
+std::vector<config::Firewall> BaselineFirewalls() {
+  std::vector<config::Firewall> out;
+  config::Firewall internal = NewFirewall("allow-internal");
   internal.priority = 65534;
-  internal.rules = {control::ProtocolPorts{-1, {}}};
+  internal.rules = {config::ProtocolPorts{-1, {}}};
   internal.source_ranges = {Prefix{Addr(10, 0, 0, 0), 8}};
   out.push_back(internal);
-  control::Firewall iap = NewFirewall("allow-ssh-from-iap");
-  iap.rules = {control::ProtocolPorts{6, {{22, 22}}}};
+  config::Firewall iap = NewFirewall("allow-ssh-from-iap");
+  iap.rules = {config::ProtocolPorts{6, {{22, 22}}}};
   iap.source_ranges = {Prefix{Addr(35, 235, 240, 0), 20}};
   out.push_back(iap);
-  control::Firewall health = NewFirewall("allow-health-checks");
-  health.rules = {control::ProtocolPorts{6, {{80, 80}, {443, 443}, {8080, 8080}}}};
+  config::Firewall health = NewFirewall("allow-health-checks");
+  health.rules = {config::ProtocolPorts{6, {{80, 80}, {443, 443}, {8080, 8080}}}};
   health.source_ranges = {Prefix{Addr(35, 191, 0, 0), 16}, Prefix{Addr(130, 211, 0, 0), 22}};
   health.target_tags = {"lb-backend", "web"};
   out.push_back(health);
@@ -239,9 +239,9 @@ std::vector<control::Firewall> BaselineFirewalls() {
 
 std::string RingDeviceName(const std::string& name) { return "net_ring_" + name; }
 
-std::vector<control::Firewall> RandomFirewalls(const Workload& w, uint32_t count, uint64_t seed) {
+std::vector<config::Firewall> RandomFirewalls(const Workload& w, uint32_t count, uint64_t seed) {
   Random r(seed * 0x9e3779b97f4a7c15ull + 7);
-  std::vector<control::Firewall> out;
+  std::vector<config::Firewall> out;
   for (uint32_t i = 0; i < count; ++i) out.push_back(RandomFirewall(r, w, i));
   return out;
 }
@@ -249,9 +249,9 @@ std::vector<control::Firewall> RandomFirewalls(const Workload& w, uint32_t count
 Workload MakeWorkload(const WorkloadSpec& spec) {
   Workload w;
   Random r(spec.seed);
-  control::Config& c = w.config;
+  config::Config& c = w.config;
 
-  control::Network net;
+  config::Network net;
   net.origin.file = kOrigin;
   net.project = kHostProject;
   net.name = "shared-vpc";
@@ -259,9 +259,9 @@ Workload MakeWorkload(const WorkloadSpec& spec) {
   c.networks.push_back(net);
 
   c.shared_vpc.origin.file = kOrigin;
-  c.shared_vpc.host_projects.push_back(control::HostProject{kHostProject, true, {}});
+  c.shared_vpc.host_projects.push_back(config::HostProject{kHostProject, true, {}});
   for (const char* p : kServiceProjects) {
-    c.shared_vpc.service_projects.push_back(control::ServiceProject{p, kHostProject});
+    c.shared_vpc.service_projects.push_back(config::ServiceProject{p, kHostProject});
   }
 
   const char* kPortNames[kPortCount] = {"west", "east", "onprem"};
@@ -270,11 +270,11 @@ Workload MakeWorkload(const WorkloadSpec& spec) {
     std::string device = RingDeviceName(std::string("svpcb_") + name);
     w.port_names.push_back(name);
     w.port_devices.push_back(device);
-    c.testbed.ports.push_back(control::TestbedPort{name, device});
+    c.testbed.ports.push_back(config::TestbedPort{name, device});
   }
 
   for (const SubnetPlan& plan : kSubnets) {
-    control::Subnetwork s;
+    config::Subnetwork s;
     s.origin.file = kOrigin;
     s.project = kHostProject;
     s.region = plan.region;
@@ -288,7 +288,7 @@ Workload MakeWorkload(const WorkloadSpec& spec) {
 
     const uint32_t count = std::min<uint32_t>(spec.instances_per_subnet, 1000);
     for (uint32_t i = 0; i < count; ++i) {
-      control::Instance inst;
+      config::Instance inst;
       inst.origin.file = kOrigin;
       inst.project = plan.service_project;
       inst.zone = plan.zone;
@@ -301,7 +301,7 @@ Workload MakeWorkload(const WorkloadSpec& spec) {
       std::sort(inst.tags.begin(), inst.tags.end());
       inst.tags.erase(std::unique(inst.tags.begin(), inst.tags.end()), inst.tags.end());
       inst.service_accounts = {ServiceAccount(r.Skewed(kServiceAccountCount))};
-      control::NetworkInterface nic;
+      config::NetworkInterface nic;
       nic.name = "nic0";
       nic.network_ref = kNetworkRef;
       nic.subnetwork_ref = s.self_ref;
@@ -309,9 +309,9 @@ Workload MakeWorkload(const WorkloadSpec& spec) {
       inst.nics.push_back(nic);
       c.instances.push_back(inst);
 
-      control::Endpoint ep;
+      config::Endpoint ep;
       ep.port = kPortNames[plan.port];
-      ep.kind = control::EndpointKind::kInstanceNic;
+      ep.kind = config::EndpointKind::kInstanceNic;
       ep.instance_ref = inst.self_ref;
       c.testbed.endpoints.push_back(ep);
 
@@ -326,33 +326,33 @@ Workload MakeWorkload(const WorkloadSpec& spec) {
     }
   }
 
-  control::Endpoint vpn;
+  config::Endpoint vpn;
   vpn.port = kPortNames[kPortOnprem];
-  vpn.kind = control::EndpointKind::kVpnTunnel;
+  vpn.kind = config::EndpointKind::kVpnTunnel;
   vpn.link_ref = kTunnelRef;
   vpn.network_ref = kNetworkRef;
   vpn.mac = kOnpremRouterMac;
   c.testbed.endpoints.push_back(vpn);
 
-  control::Route internet;
+  config::Route internet;
   internet.origin.file = kOrigin;
   internet.project = kHostProject;
   internet.name = "default-route-internet";
   internet.self_ref = std::string("projects/") + kHostProject + "/global/routes/" + internet.name;
   internet.network_ref = kNetworkRef;
   internet.dest_range = Prefix{0, 0};
-  internet.next_hop_kind = control::NextHopKind::kGateway;
+  internet.next_hop_kind = config::NextHopKind::kGateway;
   internet.next_hop_ref = "default-internet-gateway";
   c.routes.push_back(internet);
-  control::Route onprem = internet;
+  config::Route onprem = internet;
   onprem.name = "to-onprem";
   onprem.self_ref = std::string("projects/") + kHostProject + "/global/routes/" + onprem.name;
   onprem.dest_range = Prefix{Addr(192, 168, 0, 0), 16};
-  onprem.next_hop_kind = control::NextHopKind::kVpnTunnel;
+  onprem.next_hop_kind = config::NextHopKind::kVpnTunnel;
   onprem.next_hop_ref = kTunnelRef;
   c.routes.push_back(onprem);
   for (uint32_t i = 0; i + 2 < spec.routes && i < (1u << 14); ++i) {
-    control::Route office = onprem;
+    config::Route office = onprem;
     office.name = "onprem-office-" + std::to_string(i);
     office.self_ref = std::string("projects/") + kHostProject + "/global/routes/" + office.name;
     office.dest_range = Prefix{Addr(100, 64, 0, 0) + (i << 8), 24};
@@ -362,7 +362,7 @@ Workload MakeWorkload(const WorkloadSpec& spec) {
   c.firewalls = BaselineFirewalls();
   const uint32_t random_rules =
       spec.rules > c.firewalls.size() ? spec.rules - static_cast<uint32_t>(c.firewalls.size()) : 0;
-  for (control::Firewall& fw : RandomFirewalls(w, random_rules, spec.seed)) {
+  for (config::Firewall& fw : RandomFirewalls(w, random_rules, spec.seed)) {
     c.firewalls.push_back(std::move(fw));
   }
   return w;

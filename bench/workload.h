@@ -1,5 +1,5 @@
 #pragma once
-// The benchmark's configuration: a realistic Shared VPC built in memory as a control::Config
+// The benchmark's configuration: a realistic Shared VPC built in memory as a config::Config
 // (what LoadConfig would produce), and the flows that run over it.
 //
 // Topology (fixed, whatever the rule count): host project `host-prj` with one network
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "common/net_types.h"
-#include "control/model.h"
+#include "config/model.h"
 
 namespace svpc::bench {
 
@@ -49,7 +49,7 @@ struct Host {
 };
 
 struct Workload {
-  control::Config config;
+  config::Config config;
   std::vector<Host> hosts;
   // Testbed port names and the ethdev names the bench creates for them.
   std::vector<std::string> port_names;
@@ -62,7 +62,7 @@ std::string RingDeviceName(const std::string& name);
 Workload MakeWorkload(const WorkloadSpec& spec);
 
 // The random VPC rules only (for building a second rule set over the same topology).
-std::vector<control::Firewall> RandomFirewalls(const Workload& w, uint32_t count, uint64_t seed);
+std::vector<config::Firewall> RandomFirewalls(const Workload& w, uint32_t count, uint64_t seed);
 
 // One packet's five-tuple and where it enters the fabric.
 struct FlowSpec {

@@ -10,6 +10,9 @@
 #include "routing/route_table.h"
 
 namespace svpc::control {
+
+// The configuration model's types (config/) read unqualified here.
+using namespace svpc::config;
 namespace {
 
 uint64_t PrefixKey(const Prefix& p) { return uint64_t{p.addr} << 8 | p.len; }

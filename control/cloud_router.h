@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "bgp/speaker.h"
-#include "control/model.h"
+#include "config/model.h"
 #include "dataplane/snapshot.h"
 
 namespace svpc::control {
@@ -29,11 +29,13 @@ namespace svpc::control {
 // What `router` advertises to `peer` under `config`: subnet primary and secondary ranges per
 // the advertise mode (peer-level settings replace the router's), custom ranges, each with the
 // MED GCP sends. Sorted by prefix.
-std::vector<bgp::AdvertisedRoute> AdvertisedRoutes(const Config& config, const Router& router,
-                                                   const BgpPeer& peer);
+std::vector<bgp::AdvertisedRoute> AdvertisedRoutes(const config::Config& config,
+                                                   const config::Router& router,
+                                                   const config::BgpPeer& peer);
 
 // The speaker configuration of a router as the testbed runs it.
-bgp::SpeakerConfig SpeakerConfigFor(const Router& router, const CloudRouterLink& link);
+bgp::SpeakerConfig SpeakerConfigFor(const config::Router& router,
+                                    const config::CloudRouterLink& link);
 
 struct PeerReport {
   std::string router;  // canonical reference
@@ -63,7 +65,7 @@ class CloudRouters {
   // Starts, reconfigures or stops speakers so that exactly the routers of config.testbed's
   // cloudRouters run, and sets what each peer is sent. False with `error` when a speaker cannot
   // start (e.g. its address cannot be bound); the others keep running.
-  bool Apply(const Config& config, std::string* error);
+  bool Apply(const config::Config& config, std::string* error);
   // Adds every route learned so far to `snap`'s route tables (a new snapshot, before Publish).
   bool InstallLearned(dataplane::Snapshot& snap, std::string* error);
   void Stop();

@@ -7,10 +7,13 @@
 #include <unordered_map>
 #include <utility>
 
-#include "control/policy_lookup.h"
-#include "control/resource_ref.h"
+#include "config/policy_lookup.h"
+#include "config/resource_ref.h"
 
 namespace svpc::control {
+
+// The configuration model's types (config/) read unqualified here.
+using namespace svpc::config;
 namespace {
 
 class Interner {
@@ -319,7 +322,7 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
     info.vlan = ep.vlan.value_or(dataplane::kNoVlan);
     const int32_t index = static_cast<int32_t>(snap->endpoints.size());
     switch (ep.kind) {
-      case control::EndpointKind::kInstanceNic: {
+      case config::EndpointKind::kInstanceNic: {
         auto nic = nic_index.find(ep.instance_ref + "#" + ep.nic);
         if (nic == nic_index.end() && ep.await_instance) continue;  // not created yet
         if (nic == nic_index.end()) {
@@ -336,21 +339,21 @@ std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::
         n.endpoint = index;
         break;
       }
-      case control::EndpointKind::kVpnTunnel:
-      case control::EndpointKind::kInterconnectAttachment:
-      case control::EndpointKind::kInternet: {
+      case config::EndpointKind::kVpnTunnel:
+      case config::EndpointKind::kInterconnectAttachment:
+      case config::EndpointKind::kInternet: {
         auto net = network_index.find(ep.network_ref);
         if (net == network_index.end()) {
           *error = "testbed endpoint on port " + ep.port + ": unknown network " + ep.network_ref;
           return nullptr;
         }
-        info.kind = ep.kind == control::EndpointKind::kVpnTunnel ? EndpointKind::kVpnTunnel
-                    : ep.kind == control::EndpointKind::kInternet
+        info.kind = ep.kind == config::EndpointKind::kVpnTunnel ? EndpointKind::kVpnTunnel
+                    : ep.kind == config::EndpointKind::kInternet
                         ? EndpointKind::kInternet
                         : EndpointKind::kInterconnectAttachment;
         info.network = net->second;
         info.mac = ep.mac.value_or(MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}});
-        info.name = ep.kind == control::EndpointKind::kInternet ? "internet" : ep.link_ref;
+        info.name = ep.kind == config::EndpointKind::kInternet ? "internet" : ep.link_ref;
         if (info.kind == EndpointKind::kInternet)
           snap->networks[net->second].internet_endpoint = index;
         break;

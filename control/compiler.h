@@ -9,18 +9,19 @@
 #include <memory>
 #include <string>
 
-#include "control/model.h"
+#include "config/model.h"
 #include "dataplane/snapshot.h"
 
 namespace svpc::control {
 
-std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const Config& config, std::string* error);
+std::unique_ptr<dataplane::Snapshot> CompileSnapshot(const config::Config& config,
+                                                     std::string* error);
 
 // The name shown for a route in verdicts: subnet routes carry their subnet's name.
 std::string LastPathSegment(const std::string& ref);
 
 // The MAC of a Cloud Router's kernel interface when its BGP goes through the data plane
 // (svpcd sets it on the TAP): GCP's 42:01:<ip> form of its first interface address.
-MacAddr CloudRouterMac(const Router& router);
+MacAddr CloudRouterMac(const config::Router& router);
 
 }  // namespace svpc::control

@@ -22,25 +22,28 @@
 #include <memory>
 #include <sstream>
 
-#include "api/api_state.h"
 #include "api/compute_api.h"
 #include "api/http_server.h"
-#include "api/resource_json.h"
+#include "config/api_changes.h"
+#include "config/config_loader.h"
+#include "config/resource_writer.h"
 #include "control/cloud_router.h"
-#include "control/cmd_trace.h"
 #include "control/compiler.h"
-#include "control/config_loader.h"
 #include "control/eal_setup.h"
 #include "control/engine_options.h"
 #include "control/metrics.h"
 #include "control/telemetry.h"
+#include "control/trace.h"
 #include "dataplane/ports.h"
+#include "dataplane/records.h"
 #include "dataplane/snapshot_store.h"
 #include "dataplane/worker.h"
 #include "pcap/pcapng.h"
-#include "pcap/replay.h"
 
 namespace svpc::control {
+
+// The configuration model's types (config/) read unqualified here.
+using namespace svpc::config;
 namespace {
 
 constexpr uint32_t kMbufsPerPort = 4096;
@@ -379,20 +382,20 @@ class Daemon {
         options_.state_dir.empty()
             ? (std::filesystem::path(options_.config_dir) / ".svpcd-state").string()
             : options_.state_dir;
-    state_ = std::make_unique<api::ApiState>(dir);
+    state_ = std::make_unique<config::ApiState>(dir);
     std::string error;
     switch (state_->Open(&error)) {
-      case api::ApiState::OpenStatus::kOk:
+      case config::ApiState::OpenStatus::kOk:
         state_usable_ = true;
         return true;
-      case api::ApiState::OpenStatus::kUnusable:
+      case config::ApiState::OpenStatus::kUnusable:
         state_error_ = error;
         spdlog::error(
             "API state: {}; API changes could not survive a reload or restart, so the API "
             "refuses them (500) and serves reads only (give --state-dir DIR)",
             error);
         return true;
-      case api::ApiState::OpenStatus::kCorrupt:
+      case config::ApiState::OpenStatus::kCorrupt:
         spdlog::error("API state: {}; not starting (its entries are API changes not in {})", error,
                       options_.config_dir);
         return false;
@@ -402,17 +405,17 @@ class Daemon {
 
   struct MergedConfig {
     Config config;
-    api::MergeResult merge;
+    config::MergeResult merge;
     bool state_changed = false;
   };
 
   // The configuration to serve: CONFIG_DIR's (`dir_config`, loaded and valid) with the API's
-  // changes merged over it (api::Merge) and loaded again. False with `error` when that does not
+  // changes merged over it (config::Merge) and loaded again. False with `error` when that does not
   // validate (the errors are logged).
   bool MergeApiChanges(const Config& dir_config, MergedConfig* out, std::string* error) {
     out->config = dir_config;
     if (!state_ || state_->changes().empty()) return true;
-    out->merge = api::Merge(state_->changes(), api::ConfigFiles(dir_config));
+    out->merge = config::Merge(state_->changes(), config::ConfigFiles(dir_config));
     out->state_changed = out->merge.changes != state_->changes();
     if (out->merge.reapplied == 0) return true;  // nothing differs from the directory's files
     // Under the state directory (not /tmp): a kill -9 mid-merge leaves nothing behind for good.
@@ -450,7 +453,7 @@ class Daemon {
   // After the merged configuration serves: conflicts saved and logged, the overlay persisted.
   void FinishMerge(const MergedConfig& merged) {
     if (!state_) return;
-    const api::MergeResult& m = merged.merge;
+    const config::MergeResult& m = merged.merge;
     std::vector<std::string> written;
     std::string error;
     if (!state_->SaveConflicts(m.conflicts, &written, &error)) {
@@ -527,8 +530,8 @@ class Daemon {
       bool persist_failed = false;
       const bool ok =
           ApplyConfig(std::move(config), error, [&](const Config& next, std::string* e) {
-            api::ApiChanges changes = api::WithWrite(state_->changes(), api::ConfigFiles(config_),
-                                                     api::ConfigFiles(next));
+            config::ApiChanges changes = config::WithWrite(
+                state_->changes(), config::ConfigFiles(config_), config::ConfigFiles(next));
             if (state_->Save(changes, e)) return true;
             persist_failed = true;
             return false;
@@ -700,7 +703,7 @@ class Daemon {
             ++stale_log_events_;
             continue;
           }
-          firewall_records_ << pcap::FirewallLogRecordJson(*snap, events[i]) << '\n';
+          firewall_records_ << dataplane::FirewallLogRecordJson(*snap, events[i]) << '\n';
         }
       }
     }
@@ -871,7 +874,7 @@ class Daemon {
     std::string tmp = options_.counters_file + ".tmp";
     {
       std::ofstream out(tmp);
-      out << pcap::CountersJson(SumCounters(), *snap) << '\n';
+      out << dataplane::CountersJson(SumCounters(), *snap) << '\n';
     }
     std::rename(tmp.c_str(), options_.counters_file.c_str());
   }
@@ -889,7 +892,7 @@ class Daemon {
             ++stale_flow_records_;
             continue;
           }
-          flow_records_ << pcap::FlowLogRecordJson(*snap, records[i]) << '\n';
+          flow_records_ << dataplane::FlowLogRecordJson(*snap, records[i]) << '\n';
         }
       }
     }
@@ -972,8 +975,8 @@ class Daemon {
   std::vector<PortHealth> port_health_;  // per port, as ports_
   Config config_;  // the configuration serving now (the API reads and changes it)
   std::string staging_dir_;
-  std::unique_ptr<api::ApiState> state_;  // the API's changes (STATE_DIR/api-changes.json)
-  bool state_usable_ = false;             // false: the API refuses mutations (500)
+  std::unique_ptr<config::ApiState> state_;  // the API's changes (STATE_DIR/api-changes.json)
+  bool state_usable_ = false;                // false: the API refuses mutations (500)
   std::string state_error_;
 };
 

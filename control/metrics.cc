@@ -5,6 +5,9 @@
 #include "bgp/fsm.h"
 
 namespace svpc::control {
+
+// The configuration model's types (config/) read unqualified here.
+using namespace svpc::config;
 namespace {
 
 // Label values escape backslash, double quote and newline (the exposition format's rule).

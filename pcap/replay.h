@@ -58,24 +58,7 @@ bool RunReplay(const dataplane::Snapshot& snap, const std::vector<ReplayInput>& 
                const std::string& out_dir, const ReplayOptions& options, ReplaySummary* summary,
                std::string* error);
 
-// counters.json: {"packets", "ports": {NAME: {rx, tx}}, "verdicts": {...}, "drops": {CAUSE: n},
-// "firewall_rules": {"network:NET/firewall:NAME": decisions}}. TX_FAILED drops happen after
-// the pipeline's verdict (a full queue), so they are not in "verdicts".
-std::string CountersJson(const dataplane::Counters& counters, const dataplane::Snapshot& snap);
-
-// One Firewall Rules Logging record as `gcloud logging read --format=json` shows an entry:
-// {"logName", "timestamp", "jsonPayload": {connection, disposition, rule_details, instance, vpc,
-// remote_instance, remote_vpc}}. `snap` must be the snapshot the event was produced with.
-std::string FirewallLogRecordJson(const dataplane::Snapshot& snap,
-                                  const dataplane::LogEvent& event);
-
 // The readable table of `summary.flows`.
 std::string FormatFlowTable(const ReplaySummary& summary);
-
-// One VPC Flow Logs record as `gcloud logging read --format=json` shows it: logName
-// .../compute.googleapis.com%2Fvpc_flows, timestamp, jsonPayload {connection, reporter SRC|DEST,
-// bytes_sent, packets_sent, start_time, end_time, src_instance, dest_instance (project_id,
-// vm_name, region, zone), src_vpc, dest_vpc (project_id, vpc_name, subnetwork_name)}.
-std::string FlowLogRecordJson(const dataplane::Snapshot& snap, const dataplane::FlowRecord& r);
 
 }  // namespace svpc::pcap

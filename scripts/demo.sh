@@ -14,7 +14,7 @@ traffic=$root/examples/hybrid-cloud/traffic.json
 build=${SVPC_BUILD_DIR:-$root/build}
 
 echo "== configuration"
-"$build/control/svpc" validate "$example"
+"$build/cli/svpc" validate "$example"
 echo
 echo "== traffic: $traffic (crafted into pcaps under $out/in)"
 rm -rf "$out"
@@ -25,4 +25,4 @@ for port in vm-a vm-b vm-c onprem internet; do
 done
 echo
 echo "== replay"
-"$build/control/svpc" replay "$example" "${args[@]}" --out "$out"
+"$build/cli/svpc" replay "$example" "${args[@]}" --out "$out"

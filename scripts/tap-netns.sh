@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SVPC_BUILD_DIR:-$root/build}
 action=${1:?usage: tap-netns.sh up|down CONFIG_DIR}
 config=${2:?usage: tap-netns.sh up|down CONFIG_DIR}
-plan=$("$build/control/svpc" netns-plan "$config")
+plan=$("$build/cli/svpc" netns-plan "$config")
 
 down() {
   while read -r iface ns ip gateway mac mtu vlan; do

@@ -6,6 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 # Formatting first: it takes a second and names the file to fix.
 "$root/scripts/check-format.sh"
+"$root/scripts/check-includes.sh"
 "$root/scripts/build.sh"
 build=${SVPC_BUILD_DIR:-$root/build}
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" --timeout 600

@@ -4,17 +4,16 @@
 
 #include <gtest/gtest.h>
 
-#include "api/api_state.h"
 #include "api/iam.h"
-#include "api/resource_json.h"
-#include "control/tests/test_support.h"
+#include "config/resource_writer.h"
+#include "config/tests/test_support.h"
 
 namespace svpc::api {
 namespace {
 
-using control::Config;
-using control::LoadResult;
-using control::TempConfigDir;
+using config::Config;
+using config::LoadResult;
+using config::TempConfigDir;
 
 constexpr char kSubnet1[] = "projects/host-prj/regions/us-west1/subnetworks/subnet-1";
 
@@ -34,10 +33,10 @@ TEST(StaticAddressTest, LoadsAndReservesItsAddress) {
                 "networkInterfaces": [{"subnetwork": ")" +
                 std::string(kSubnet1) + R"("}]})");
   LoadResult result = dir.Load();
-  ASSERT_TRUE(result.ok()) << control::AllIssues(result);
+  ASSERT_TRUE(result.ok()) << config::AllIssues(result);
   ASSERT_EQ(result.config.addresses.size(), 1u);
   EXPECT_EQ(FormatIpv4(result.config.addresses[0].ip), "10.0.1.2");
-  for (const control::Instance& instance : result.config.instances) {
+  for (const config::Instance& instance : result.config.instances) {
     if (instance.name == "vm-new") {
       EXPECT_EQ(FormatIpv4(instance.nics[0].ip), "10.0.1.4");
     }
@@ -73,12 +72,12 @@ TEST(AwaitInstanceTest, AnAwaitedInstanceMayBeMissing) {
                     "instance projects/svc-a/zones/us-west1-a/instances/later does not exist");
   dir.Write("testbed.json", testbed(R"(, "awaitInstance": true)"));
   LoadResult result = dir.Load();
-  EXPECT_TRUE(result.ok()) << control::AllIssues(result);
+  EXPECT_TRUE(result.ok()) << config::AllIssues(result);
 }
 
 Config HierarchyConfig() {
   Config config;
-  control::ResourceHierarchy& h = config.shared_vpc.resource_hierarchy;
+  config::ResourceHierarchy& h = config.shared_vpc.resource_hierarchy;
   h.organization = "organizations/1";
   h.folders = {{"folders/10", "organizations/1"},
                {"folders/11", "folders/10"},
@@ -149,72 +148,15 @@ TEST(OrgPolicyTest, ListConstraintsWithUnderAndInheritance) {
 TEST(ResourceJsonTest, ExportLoadsBackToTheSameFiles) {
   TempConfigDir dir;
   LoadResult first = dir.Load();
-  ASSERT_TRUE(first.ok()) << control::AllIssues(first);
+  ASSERT_TRUE(first.ok()) << config::AllIssues(first);
   TempConfigDir out("");
   std::string error;
   ASSERT_TRUE(WriteConfigDir(first.config, out.path().string(), &error)) << error;
   LoadResult second = out.Load();
-  ASSERT_TRUE(second.ok()) << control::AllIssues(second);
+  ASSERT_TRUE(second.ok()) << config::AllIssues(second);
   EXPECT_EQ(ConfigFiles(first.config), ConfigFiles(second.config));
   EXPECT_EQ(second.config.instances.size(), first.config.instances.size());
 }
 
 }  // namespace
 }  // namespace svpc::api
-
-// api/api_state.h: the overlay of API changes and its merge over CONFIG_DIR.
-TEST(ApiStateTest, WithWriteKeepsTheFirstBaseAndDropsWhatReturnsToIt) {
-  using svpc::api::ApiChanges;
-  using svpc::api::FileMap;
-  using svpc::api::WithWrite;
-  const FileMap f0{{"a.json", "A0"}, {"b.json", "B0"}};
-  const FileMap f1{{"a.json", "A1"}, {"b.json", "B0"}, {"c.json", "C1"}};
-  ApiChanges changes = WithWrite({}, f0, f1);
-  ASSERT_EQ(changes.size(), 2u);
-  EXPECT_EQ(changes["a.json"].base, "A0");
-  EXPECT_EQ(changes["a.json"].current, "A1");
-  EXPECT_FALSE(changes["c.json"].base.has_value());
-  const FileMap f2{{"a.json", "A0"}, {"b.json", "B0"}, {"c.json", "C2"}};
-  changes = WithWrite(changes, f1, f2);
-  EXPECT_EQ(changes.count("a.json"), 0u);  // back at its base
-  EXPECT_EQ(changes["c.json"].current, "C2");
-  const FileMap f3{{"a.json", "A0"}};
-  changes = WithWrite(changes, f2, f3);
-  EXPECT_EQ(changes.count("c.json"), 0u);  // created, then deleted: as before
-  EXPECT_EQ(changes["b.json"].base, "B0");
-  EXPECT_FALSE(changes["b.json"].current.has_value());
-}
-
-TEST(ApiStateTest, MergeTakesKeepsDropsAndReportsConflicts) {
-  svpc::api::ApiChanges changes{{"kept.json", {"K0", "K1"}},
-                                {"exported.json", {"E0", "E1"}},
-                                {"edited.json", {"D0", "D1"}},
-                                {"deleted.json", {"X0", std::nullopt}}};
-  const svpc::api::FileMap theirs{
-      {"kept.json", "K0"}, {"exported.json", "E1"}, {"edited.json", "D9"}, {"deleted.json", "X0"}};
-  svpc::api::MergeResult m = svpc::api::Merge(changes, theirs);
-  EXPECT_EQ(m.files.at("kept.json"), "K1");
-  EXPECT_EQ(m.files.at("exported.json"), "E1");
-  EXPECT_EQ(m.files.at("edited.json"), "D9");  // the directory wins
-  EXPECT_EQ(m.files.count("deleted.json"), 0u);
-  EXPECT_EQ(m.reapplied, 2u);
-  EXPECT_EQ(m.already, 1u);
-  ASSERT_EQ(m.conflicts.size(), 1u);
-  EXPECT_EQ(m.conflicts[0].path, "edited.json");
-  EXPECT_EQ(m.conflicts[0].ours, "D1");
-  EXPECT_EQ(m.changes.size(), 2u);  // kept and deleted remain
-}
-
-TEST(ApiStateTest, SerializeParseRoundTripAndRefusals) {
-  svpc::api::ApiChanges changes{{"p/a.json", {std::nullopt, "{\n}\n"}},
-                                {"p/b.json", {"x", std::nullopt}}};
-  svpc::api::ApiChanges back;
-  std::string error;
-  ASSERT_TRUE(svpc::api::ApiState::Parse(svpc::api::ApiState::Serialize(changes), &back, &error))
-      << error;
-  EXPECT_EQ(back, changes);
-  EXPECT_FALSE(svpc::api::ApiState::Parse("{\"version\":2,\"changes\":{}}", &back, &error));
-  EXPECT_FALSE(svpc::api::ApiState::Parse(
-      "{\"version\":1,\"changes\":{\"../x\":{\"base\":null,\"current\":\"y\"}}}", &back, &error));
-  EXPECT_FALSE(svpc::api::ApiState::Parse("{\"version\":1,", &back, &error));
-}

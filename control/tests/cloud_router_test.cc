@@ -8,6 +8,9 @@
 #include <map>
 
 namespace svpc::control {
+
+// The configuration model's types (config/) read unqualified here.
+using namespace svpc::config;
 namespace {
 
 constexpr char kNet[] = "projects/host-prj/global/networks/shared-net";

@@ -8,10 +8,13 @@
 
 #include <string>
 
+#include "config/config_loader.h"
 #include "control/compiler.h"
-#include "control/config_loader.h"
 
 namespace svpc::control {
+
+// The configuration model's types (config/) read unqualified here.
+using namespace svpc::config;
 namespace {
 
 using firewall::Direction;

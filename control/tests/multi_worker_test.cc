@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "config/config_loader.h"
 #include "control/compiler.h"
-#include "control/config_loader.h"
 #include "dataplane/ports.h"
 #include "dataplane/snapshot_store.h"
 #include "dataplane/worker.h"
@@ -26,6 +26,9 @@
 #include "pcap/craft.h"
 
 namespace svpc::control {
+
+// The configuration model's types (config/) read unqualified here.
+using namespace svpc::config;
 namespace {
 
 constexpr uint16_t kQueues = 2;

@@ -29,7 +29,7 @@ def main():
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     log = os.path.join(work, 'log')
-    proc = subprocess.Popen([os.path.join(args.build, 'control/svpcd'), config, '--log', log,
+    proc = subprocess.Popen([os.path.join(args.build, 'cli/svpcd'), config, '--log', log,
                              '--state-dir', os.path.join(work, 'svpcd-state'),
                              '--api', f'127.0.0.1:{port}'], stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)

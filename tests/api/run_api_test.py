@@ -154,7 +154,7 @@ def make_config(work):
 def start_svpcd(build, config, work, extra, name):
     log = os.path.join(work, name + '.log')
     # The API's state (api-changes.json) under the work directory, never in a source tree.
-    proc = subprocess.Popen([os.path.join(build, 'control/svpcd'), config, '--log', log,
+    proc = subprocess.Popen([os.path.join(build, 'cli/svpcd'), config, '--log', log,
                              '--state-dir', os.path.join(work, 'svpcd-state')] + extra,
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     for _ in range(150):
@@ -168,7 +168,7 @@ def start_svpcd(build, config, work, extra, name):
 
 def run(build, work):
     config = make_config(work)
-    svpcd = os.path.join(build, 'control/svpcd')
+    svpcd = os.path.join(build, 'cli/svpcd')
 
     # A non-loopback address is refused unless --api-allow-remote says so.
     r = subprocess.run([svpcd, config, '--api', '0.0.0.0:9181'], capture_output=True, text=True)
@@ -538,7 +538,7 @@ def exercise(api, audit, config, build, work):
           'and the unauthenticated requests')
 
     # --- svpc as the client, and export of the running configuration
-    svpc = os.path.join(build, 'control/svpc')
+    svpc = os.path.join(build, 'cli/svpc')
     env = dict(os.environ, SVPC_API=f'http://127.0.0.1:{api.port}', SVPC_TOKEN='tok-admin')
     out = subprocess.run([svpc, 'instances', 'list', '--project', 'svc-a'], capture_output=True,
                          text=True, env=env).stdout

@@ -40,7 +40,7 @@ class Daemon:
         self.port = free_port()
         self.log = os.path.join(self.work, f'svpcd-{self.starts}.log')
         self.proc = subprocess.Popen(
-            [os.path.join(self.build, 'control/svpcd'), self.config, '--log', self.log,
+            [os.path.join(self.build, 'cli/svpcd'), self.config, '--log', self.log,
              '--state-dir', self.state, '--api', f'127.0.0.1:{self.port}'],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         for _ in range(300):

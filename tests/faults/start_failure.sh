@@ -19,7 +19,7 @@ for i, port in enumerate(testbed["ports"]):
 json.dump(testbed, open(path, "w"), indent=1)
 PY
 status=0
-timeout 60 "$build/control/svpcd" "$work/config" --workers 2 --log "$work/svpcd.log" \
+timeout 60 "$build/cli/svpcd" "$work/config" --workers 2 --log "$work/svpcd.log" \
   --state-dir "$work/svpcd-state" \
   >"$work/stdout" 2>&1 || status=$?
 echo "svpcd exited with status $status"

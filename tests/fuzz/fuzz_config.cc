@@ -18,7 +18,7 @@
 #include <fstream>
 #include <string>
 
-#include "control/config_loader.h"
+#include "config/config_loader.h"
 
 #ifndef SVPC_FUZZ_CONFIG_BASE
 #error "SVPC_FUZZ_CONFIG_BASE must name the base configuration directory"
@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     fs::copy_file(entry.path(), *dir / entry.path().filename());
   }
   std::atexit(RemoveDir);
-  svpc::control::LoadResult base = svpc::control::LoadConfig(*dir);
+  svpc::config::LoadResult base = svpc::config::LoadConfig(*dir);
   if (!base.ok()) {
     fprintf(stderr, "fuzz_config: the base configuration does not load\n");
     std::abort();
@@ -74,9 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const fs::path original = fs::path(SVPC_FUZZ_CONFIG_BASE) / name;
   WriteFile(path, data + 1, size - 1);
 
-  svpc::control::LoadResult loaded = svpc::control::LoadConfig(*dir);
+  svpc::config::LoadResult loaded = svpc::config::LoadConfig(*dir);
   for (const auto* list : {&loaded.errors, &loaded.warnings}) {
-    for (const svpc::control::ConfigIssue& issue : *list) {
+    for (const svpc::config::ConfigIssue& issue : *list) {
       if (issue.reason.empty()) std::abort();  // an issue always says why
     }
   }

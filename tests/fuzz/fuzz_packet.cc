@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config_loader.h"
 #include "control/compiler.h"
-#include "control/config_loader.h"
 #include "dataplane/counters.h"
 #include "dataplane/firewall_log.h"
 #include "dataplane/pipeline.h"
@@ -142,7 +142,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) Fail("rte_eal_init");
 
   state = new State;
-  control::LoadResult loaded = control::LoadConfig(SVPC_FUZZ_PACKET_CONFIG);
+  config::LoadResult loaded = config::LoadConfig(SVPC_FUZZ_PACKET_CONFIG);
   if (!loaded.ok()) Fail("the fixed configuration does not load");
   std::string error;
   state->snap = control::CompileSnapshot(loaded.config, &error);

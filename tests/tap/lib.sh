@@ -18,8 +18,8 @@
 tap_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 root=$tap_root
 build=${SVPC_BUILD_DIR:-$root/build}
-svpcd_bin=$build/control/svpcd
-svpc_bin=$build/control/svpc
+svpcd_bin=$build/cli/svpcd
+svpc_bin=$build/cli/svpc
 ns_a=svpc-svc-a-instance-a
 ns_b=svpc-svc-b-instance-b
 ns_c=svpc-svc-c-instance-c

@@ -47,7 +47,7 @@ write_bird "route 192.168.0.0/16 unreachable;"
 start_bird
 echo "== the session comes up and 192.168.0.0/16 is learned"
 wait_for 30 learned 192.168.0.0/16 || fail "192.168.0.0/16 not learned"
-"$build/control/svpc" bgp "$status" --routes | tee "$work/bgp.txt"
+"$build/cli/svpc" bgp "$status" --routes | tee "$work/bgp.txt"
 grep -q "Established" "$work/bgp.txt" || fail "svpc bgp does not show the session Established"
 python3 - "$status" <<'PY' || fail "learned route MED"
 import json, sys

@@ -117,7 +117,7 @@ print(f"/metrics: {len(samples)} samples in {len(types)} families, the ping coun
 PY
 
 echo "== svpc capture --drops while instance-a tries instance-c:5432 (denied by implied-deny-ingress)"
-"$build/control/svpc" capture --drops -w "$work/drops.pcapng" --seconds 3 \
+"$build/cli/svpc" capture --drops -w "$work/drops.pcapng" --seconds 3 \
   --api "http://127.0.0.1:$api_port" --token tok-ops >"$work/capture.out" 2>&1 &
 capture_pid=$!
 sleep 1
@@ -162,14 +162,14 @@ sleep 0.5
 ip netns exec svpc-svc-a-instance-a sh -c 'sleep 8 | timeout 20 nc -p 40123 10.15.2.4 8080' \
   >/dev/null 2>&1 &
 sleep 1.5
-"$build/control/svpc" trace --api "http://127.0.0.1:$api_port" --token tok-ops \
+"$build/cli/svpc" trace --api "http://127.0.0.1:$api_port" --token tok-ops \
   --source instance-a --destination 10.15.2.4 --port 8080 --source-port 40123 >"$work/trace.txt" ||
   fail "svpc trace --api: $(cat "$work/trace.txt")"
 cat "$work/trace.txt"
 grep -q "APPLY_INGRESS_FIREWALL_RULE *allow-web-to-app" "$work/trace.txt" || fail "trace steps"
 grep -q "live connection tracking: ESTABLISHED on worker 0, opened by 10.0.1.3:40123" \
   "$work/trace.txt" || fail "the open connection's live state"
-"$build/control/svpc" trace --api "http://127.0.0.1:$api_port" --token tok-ops \
+"$build/cli/svpc" trace --api "http://127.0.0.1:$api_port" --token tok-ops \
   --source instance-a --destination 10.15.2.4 --port 8080 --source-port 40999 >"$work/trace2.txt"
 grep -q "live connection tracking: no entry" "$work/trace2.txt" || fail "an untracked flow's state"
 
