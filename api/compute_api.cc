@@ -390,7 +390,7 @@ HttpResponse ComputeApi::Error(int code, const std::string& message, const std::
   static const std::map<int, std::string> statuses = {
       {400, "INVALID_ARGUMENT"},    {401, "UNAUTHENTICATED"},  {403, "PERMISSION_DENIED"},
       {404, "NOT_FOUND"},           {405, "INVALID_ARGUMENT"}, {409, "ALREADY_EXISTS"},
-      {412, "FAILED_PRECONDITION"}, {500, "INTERNAL"}};
+      {412, "FAILED_PRECONDITION"}, {500, "INTERNAL"},         {503, "UNAVAILABLE"}};
   auto status = statuses.find(code);
   json::object error{
       {"code", code},
@@ -511,8 +511,10 @@ void ComputeApi::Commit(const Config& candidate) {
   int status = 400;
   if (!hooks_.apply(std::move(loaded.config), &error, &status)) {
     if (status == 500) Fail(500, "The change could not be made durable: " + error, "backendError");
+    if (status == 503) Fail(503, "The engine is busy: " + error, "backendError");
     Fail(400, "The configuration cannot be compiled: " + error, "invalid");
   }
+  if (hooks_.applied) applied_ = hooks_.applied();
 }
 
 json::object ComputeApi::Operation(const Call& call, const std::string& type,
@@ -554,9 +556,12 @@ HttpResponse ComputeApi::Handle(const HttpRequest& request) {
   call.resource = path.starts_with(kPrefix) ? path.substr(kPrefix.size()) : path;
   int status = 200;
   HttpResponse response;
+  applied_ = nullptr;
   try {
     response = Dispatch(call, request);
     status = response.status;
+    // A published change answers once the workers have it (the server waits, not the thread).
+    response.ready = std::move(applied_);
   } catch (const ApiError& e) {
     response = Error(e.code, e.message, e.reason);
     status = e.code;

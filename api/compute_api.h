@@ -27,11 +27,15 @@ struct ApiHooks {
   // The configuration serving now.
   std::function<const config::Config&()> config;
   // Compiles, persists (api/api_state.h) and publishes `config` (already loaded and validated);
-  // false with `error` leaves the running one, `status` 400 (the configuration does not compile)
-  // or 500 (the change could not be made durable). The daemon's ApplyConfig, shared with SIGHUP
-  // reloads.
+  // false with `error` leaves the running one, `status` 400 (the configuration does not compile),
+  // 500 (the change could not be made durable) or 503 (a worker still reads the configurations
+  // replaced last). The daemon's ApplyConfig, shared with SIGHUP reloads.
   std::function<bool(config::Config config, std::string* error, int* status)> apply;
-  // The Cloud Routers' BGP status (config::BgpStatusJson), for routers.getRouterStatus.
+  // After a successful apply: a test, cheap and non-blocking, that turns true once the change
+  // has reached every worker (the RCU grace period of its publication). The operation's DONE
+  // is sent only then; meanwhile the API serves other connections. Unset: at once.
+  std::function<std::function<bool()>()> applied;
+  // The Cloud Routers' BGP status (control::BgpStatusJson), for routers.getRouterStatus.
   std::function<std::string()> bgp_status_json;
   // The engine's metrics in the Prometheus text format (control/metrics.h), for GET /metrics.
   std::function<std::string()> metrics_text;
@@ -85,6 +89,7 @@ class ComputeApi {
   std::deque<std::pair<std::string, boost::json::object>> operations_;  // by name, in order
   uint64_t operation_counter_ = 0;
   uint64_t commits_ = 0;
+  std::function<bool()> applied_;  // the current request's Commit: when its change is live
 };
 
 }  // namespace svpc::api

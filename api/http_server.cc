@@ -1,9 +1,11 @@
 #include "api/http_server.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
@@ -20,7 +22,11 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpServerOptions& options, const HttpHandler& handler,
           std::shared_ptr<size_t> live)
-      : stream_(std::move(socket)), options_(options), handler_(handler), live_(std::move(live)) {
+      : stream_(std::move(socket)),
+        ready_timer_(stream_.get_executor()),
+        options_(options),
+        handler_(handler),
+        live_(std::move(live)) {
     ++*live_;
     boost::system::error_code ec;
     tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
@@ -96,7 +102,30 @@ class Session : public std::enable_shared_from_this<Session> {
                      ? options_.error_body(500, std::string("internal error: ") + e.what())
                      : HttpResponse{500, "internal error", "text/plain"};
     }
+    if (response.ready && !response.ready()) {
+      WaitReady(std::make_shared<HttpResponse>(std::move(response)), message.keep_alive(),
+                message.version(), std::chrono::milliseconds(1));
+      return;
+    }
     Send(response, message.keep_alive(), message.version());
+  }
+
+  // A response that waits (HttpResponse::ready): polled on a timer, so the io_context keeps
+  // serving the other connections meanwhile.
+  void WaitReady(std::shared_ptr<HttpResponse> response, bool keep_alive, unsigned version,
+                 std::chrono::milliseconds interval) {
+    ready_timer_.expires_after(interval);
+    ready_timer_.async_wait(
+        [self = shared_from_this(), response, keep_alive, version, interval](beast::error_code ec) {
+          if (ec) {
+            self->Close();
+          } else if (!response->ready()) {
+            self->WaitReady(response, keep_alive, version,
+                            std::min(interval * 2, std::chrono::milliseconds(20)));
+          } else {
+            self->Send(*response, keep_alive, version);
+          }
+        });
   }
 
   // A 400 the server answers itself; the connection closes after it.
@@ -156,6 +185,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  boost::asio::steady_timer ready_timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpServerOptions& options_;

@@ -2,7 +2,9 @@
 // A small HTTP/1.1 server (Boost.Beast) on an io_context the caller runs: one coroutine-free
 // async session per connection, keep-alive, a body size limit and a per-request deadline. Every
 // request is handed to one synchronous handler on the io_context's thread, so handlers may touch
-// the daemon's state without locks.
+// the daemon's state without locks. A handler must not wait for anything slow: what its response
+// waits for (a change reaching the workers) it says in `ready`, polled by the server meanwhile
+// serving the other connections.
 
 #include <boost/asio/io_context.hpp>
 
@@ -25,6 +27,9 @@ struct HttpResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json; charset=UTF-8";
+  // When set, the response is sent once this returns true (polled on the io_context, at most
+  // every 20 ms); until then the connection reads no further request.
+  std::function<bool()> ready = nullptr;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

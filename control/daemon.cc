@@ -53,6 +53,9 @@ constexpr uint32_t kFlowLogFlows = 262144;
 constexpr uint32_t kFlowLogRing = 65536;
 // `svpc capture --drops`: dropped packets held per worker between a start and a take.
 constexpr uint32_t kDropCaptureRing = 8192;
+// API writes refused (503) while this many replaced snapshots wait for a worker to leave them: a
+// worker that reports no quiescent state must not make every write keep a whole snapshot.
+constexpr size_t kMaxRetiredSnapshots = 4;
 
 struct WorkerLaunch {
   dataplane::Worker* worker;
@@ -301,6 +304,7 @@ class Daemon {
       health_timer.async_wait([&](const boost::system::error_code& ec) {
         if (ec) return;
         ReportTableFull();
+        store_->Reclaim();                         // snapshots replaced by ApplyConfig
         if (health_ticks_ % 5 == 0) CheckPorts();  // each second
         WriteFirewallRecords();
         PublishTelemetry();
@@ -475,7 +479,8 @@ class Daemon {
   }
 
   // The one way a new configuration (loaded and validated) goes live, for SIGHUP reloads and the
-  // API's mutations alike: compile, add the BGP-learned routes, publish (RCU), reconfigure the
+  // API's mutations alike: compile, add the BGP-learned routes, publish (RCU, without waiting for
+  // the grace period: store_->Settled(publish_token_) says when it is over), reconfigure the
   // Cloud Routers. False with `error` leaves the running configuration serving.
   // `before_publish` (the API's persistence) runs after the compile, before anything is published;
   // its false cancels the change.
@@ -498,7 +503,11 @@ class Daemon {
     WriteFirewallRecords();
     CarryRuleHits(*store_->Acquire(), *snap);
     AttachRcu(*snap);
-    store_->Publish(std::move(snap));
+    // Not waiting here for the workers to leave the old snapshot: a worker descheduled (or
+    // stopped) would stall the io_context and with it every API connection. The API's answer
+    // waits for publish_token_ (hooks.applied); the old snapshot is freed once no worker reads
+    // it (Reclaim).
+    publish_token_ = store_->Install(std::move(snap));
     spdlog::info("svpcd: configuration generation {} published", generation_);
     config_ = std::move(config);
     std::string router_error;
@@ -527,6 +536,15 @@ class Daemon {
         *error = "the state directory is unusable: " + state_error_;
         return false;
       }
+      store_->Reclaim();
+      if (store_->retired() >= kMaxRetiredSnapshots) {
+        *status = 503;
+        *error = fmt::format(
+            "a worker has not yet left the {} configurations replaced last (no quiescent state "
+            "reported); try again later",
+            store_->retired());
+        return false;
+      }
       bool persist_failed = false;
       const bool ok =
           ApplyConfig(std::move(config), error, [&](const Config& next, std::string* e) {
@@ -541,6 +559,10 @@ class Daemon {
         spdlog::error("API: change refused: it could not be made durable: {}", *error);
       }
       return ok;
+    };
+    hooks.applied = [this] {
+      return std::function<bool()>(
+          [this, token = publish_token_] { return store_->Settled(token); });
     };
     hooks.bgp_status_json = [this] { return BgpStatusJson(routers_->Report()); };
     hooks.drop_capture_start = [this] {
@@ -963,6 +985,7 @@ class Daemon {
   std::chrono::steady_clock::time_point table_full_logged_at_{};
   std::atomic<bool> stop_{false};
   uint64_t generation_ = 0;
+  uint64_t publish_token_ = 0;  // store_->Install's token for the last ApplyConfig
   std::unique_ptr<CloudRouters> routers_;
   bool bgp_changed_ = false;
   uint64_t health_ticks_ = 0;

@@ -15,16 +15,35 @@ SnapshotStore::SnapshotStore(uint32_t max_workers) {
 }
 
 SnapshotStore::~SnapshotStore() {
+  retired_.clear();  // the workers have stopped
   delete current_.exchange(nullptr);
   if (qsbr_ != nullptr) rte_free(qsbr_);
 }
 
 void SnapshotStore::Publish(std::unique_ptr<Snapshot> next) {
-  Snapshot* old = current_.exchange(next.release(), std::memory_order_acq_rel);
-  if (old == nullptr) return;
-  // Blocks until every online worker has passed a quiescent state after the store above.
-  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
-  delete old;
+  const uint64_t token = Install(std::move(next));
+  // Blocks until every online worker has passed a quiescent state after the store.
+  rte_rcu_qsbr_check(qsbr_, token, true);
+  Reclaim();
+}
+
+uint64_t SnapshotStore::Install(std::unique_ptr<Snapshot> next) {
+  std::unique_ptr<Snapshot> old(current_.exchange(next.release(), std::memory_order_acq_rel));
+  // After the store: a worker quiescent since then no longer reads `old`.
+  const uint64_t token = rte_rcu_qsbr_start(qsbr_);
+  if (old != nullptr) retired_.emplace_back(token, std::move(old));
+  return token;
+}
+
+bool SnapshotStore::Settled(uint64_t token) {
+  Reclaim();
+  return rte_rcu_qsbr_check(qsbr_, token, false) == 1;
+}
+
+void SnapshotStore::Reclaim() {
+  while (!retired_.empty() && rte_rcu_qsbr_check(qsbr_, retired_.front().first, false) == 1) {
+    retired_.pop_front();
+  }
 }
 
 void SnapshotStore::RegisterWorker(uint32_t worker_id) {
