@@ -26,7 +26,7 @@ namespace svpc::api {
 struct ApiHooks {
   // The configuration serving now.
   std::function<const config::Config&()> config;
-  // Compiles, persists (api/api_state.h) and publishes `config` (already loaded and validated);
+  // Compiles, persists (config/api_changes.h) and publishes `config` (already loaded and validated);
   // false with `error` leaves the running one, `status` 400 (the configuration does not compile),
   // 500 (the change could not be made durable) or 503 (a worker still reads the configurations
   // replaced last). The daemon's ApplyConfig, shared with SIGHUP reloads.

@@ -1,5 +1,5 @@
 #pragma once
-// The loaded model (control/model.h) written back as Compute Engine REST v1 JSON: what the API's
+// The loaded model (config/model.h) written back as Compute Engine REST v1 JSON: what the API's
 // GET/list methods return and what `svpc export` writes. Loading what these functions produce
 // gives the same model (tests/export_round_trip_test.cc checks it on the examples).
 
