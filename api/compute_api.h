@@ -26,10 +26,10 @@ namespace svpc::api {
 struct ApiHooks {
   // The configuration serving now.
   std::function<const config::Config&()> config;
-  // Compiles, persists (config/api_changes.h) and publishes `config` (already loaded and validated);
-  // false with `error` leaves the running one, `status` 400 (the configuration does not compile),
-  // 500 (the change could not be made durable) or 503 (a worker still reads the configurations
-  // replaced last). The daemon's ApplyConfig, shared with SIGHUP reloads.
+  // Compiles, persists (config/api_changes.h) and publishes `config` (already loaded and
+  // validated); false with `error` leaves the running one, `status` 400 (the configuration does not
+  // compile), 500 (the change could not be made durable) or 503 (a worker still reads the
+  // configurations replaced last). The daemon's ApplyConfig, shared with SIGHUP reloads.
   std::function<bool(config::Config config, std::string* error, int* status)> apply;
   // After a successful apply: a test, cheap and non-blocking, that turns true once the change
   // has reached every worker (the RCU grace period of its publication). The operation's DONE
